@@ -1,0 +1,16 @@
+"""sampan: a NumPy deep-learning framework with PaddlePaddle's API whose centre is model persistence.
+
+``import sampan as paddle`` runs Paddle 2.1's save/load guide; files are byte-compatible with Paddle.
+"""
+from .core.dtype import (  # noqa: F401
+    DType as dtype, bool_ as bool, int8, int16, int32, int64, uint8, float16, bfloat16, float32, float64,
+    complex64, complex128,
+)
+from .core.tensor import Tensor, Parameter, no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: F401
+from .core.state import set_default_dtype, get_default_dtype, seed  # noqa: F401
+from .core.dispatch import in_dynamic_mode, enable_static, disable_static  # noqa: F401
+from .core.autograd import grad  # noqa: F401
+from .tensor_api.math import *  # noqa: F401,F403
+from .tensor_api.creation import *  # noqa: F401,F403
+
+__version__ = "0.1.0"
