@@ -13,4 +13,14 @@ from .core.autograd import grad  # noqa: F401
 from .tensor_api.math import *  # noqa: F401,F403
 from .tensor_api.creation import *  # noqa: F401,F403
 
+from . import io  # noqa: F401,E402  (paddle.io: datasets and the DataLoader)
+
 __version__ = "0.1.0"
+
+# --- static graph and jit (lead) ---
+from . import static  # noqa: F401,E402
+from . import jit  # noqa: F401,E402
+from . import utils  # noqa: F401,E402
+from .static.executor import CPUPlace, CUDAPlace  # noqa: F401,E402
+from .core.tensor import Place  # noqa: F401,E402
+from .framework_api import create_parameter, get_device, set_device, is_compiled_with_cuda  # noqa: F401,E402
