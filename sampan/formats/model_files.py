@@ -21,10 +21,9 @@ class ModelNotFoundError(FileNotFoundError):
 
 def decode_any_program(data: bytes):
     """ProgramDesc protobuf or PIR json -> Program (detected by the first byte)."""
-    head = bytes(data[:64]).lstrip()
     if not data:
         raise ValueError("program file is empty")
-    if head[:1] == b"{":
+    if bytes(data[:1]) == b"{":   # a ProgramDesc starts with field tag 0x0a, PIR json with '{'
         from .pir_json import decode_pir_program
         return decode_pir_program(bytes(data))
     from .pdmodel import decode_program

@@ -1,0 +1,307 @@
+"""Writer of Paddle's pickles (``.pdparams``, ``.pdopt``, any ``paddle.save`` object), byte for byte.
+
+``paddle.save`` is ``pickle.dump`` of NumPy arrays (FORMATS.md section 1). This module produces the
+exact bytes ``pickle.dump`` produces for the same objects, but streams every array buffer straight
+into the file instead of building ``arr.tobytes()`` copies: saving a 2 GB state dict needs no extra
+2 GB. It subclasses the pure-Python ``pickle._Pickler`` (whose output CPython keeps identical to the
+C pickler's, framing included) and changes one thing: an ndarray reduces the way NumPy's own
+``__reduce__`` does, except that its raw data is a :class:`Payload` written in place of the
+``bytes`` object, with the same opcodes (``SHORT_BINBYTES``/``BINBYTES``/``BINBYTES8`` for
+protocols 3-4, ``_codecs.encode(<latin-1 str>, 'latin1')`` for protocol 2) and the same memo.
+
+NumPy module spelling: NumPy 2 names the array reconstructor ``numpy._core.multiarray._reconstruct``
+(files of Paddle 3.x), NumPy 1 ``numpy.core.multiarray._reconstruct`` (Paddle 2.6 files). Both load
+under either NumPy; ``numpy_module`` picks the one written, independently of the installed NumPy.
+
+Example:
+    >>> import io, pickle, numpy as np
+    >>> obj = {"w": np.arange(6, dtype=np.float32).reshape(2, 3)}
+    >>> dumps(obj) == pickle.dumps(obj, protocol=4)
+    True
+"""
+from __future__ import annotations
+
+import codecs
+import io
+import math
+import pickle
+from struct import pack
+
+import numpy as np
+
+__all__ = ["dump", "dumps", "StreamingPickler", "Payload", "NUMPY2_MODULE", "NUMPY1_MODULE", "NAME_TABLE_KEY",
+           "BIG_PARAM_KEY", "legacy_state_dict", "split_big_arrays", "tensor_reduce", "dense_tensor_reduce",
+           "fresh_str"]
+
+NUMPY2_MODULE = "numpy._core"
+NUMPY1_MODULE = "numpy.core"
+NAME_TABLE_KEY = "StructuredToParameterName@@"
+BIG_PARAM_KEY = "UnpackBigParamInfor@@"   # sic, Paddle's spelling
+
+_reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]
+_CHUNK = 64 << 20          # bytes handed to file.write per call when streaming a payload
+_FRAME_TARGET = pickle._Framer._FRAME_SIZE_TARGET
+_NUMPY_SPELLINGS = (NUMPY2_MODULE, NUMPY1_MODULE)
+
+
+class Payload:
+    """The raw bytes of a contiguous array, pickled as ``bytes`` without being copied into one."""
+
+    __slots__ = ("flat",)
+
+    def __init__(self, array: np.ndarray):
+        # a flat uint8 view of the memory, in the array's own (C or F) order
+        self.flat = array.reshape(-1, order="A").view(np.uint8) if array.size else np.empty(0, np.uint8)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.flat.size)
+
+    def chunks(self, size: int = _CHUNK):
+        for start in range(0, self.nbytes, size):
+            yield memoryview(self.flat[start:start + size])
+
+    def tobytes(self) -> bytes:
+        return self.flat.tobytes()
+
+
+def fresh_str(s: str) -> str:
+    """An equal string that is a distinct object (pickle must not memo-reference the original).
+
+    Paddle's name table holds ``tensor.name`` values created by C++, never the key objects, so
+    they are written in full; single characters and ``''`` stay shared singletons, as in CPython.
+    """
+    return s.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+
+
+def _canonical_dtype(dt: np.dtype) -> np.dtype:
+    # every float32 array of a Paddle state dict shares NumPy's one float32 descriptor, so the
+    # dtype is pickled once and memo-referenced afterwards; equal but distinct descriptors would not be
+    if dt.isbuiltin == 1 and dt.isnative and dt.kind in "biufc":
+        return np.dtype(dt.type)
+    return dt
+
+
+def _array_reduce(arr: np.ndarray):
+    """NumPy's ``ndarray.__reduce__`` with a streamed :class:`Payload` in place of ``tobytes()``."""
+    if arr.dtype.hasobject:
+        return NotImplemented
+    fortran = bool(arr.flags.f_contiguous and not arr.flags.c_contiguous)
+    data = arr
+    if not (arr.flags.c_contiguous or fortran):
+        data = np.array(arr, order="C", copy=True)
+    cls = np.ndarray if isinstance(arr, np.memmap) else type(arr)
+    # tuple([0]) and not (0,): NumPy builds a new (0,) per array, and a constant would be memoized
+    return (_reconstruct, (cls, tuple([0]), b"b"),
+            (1, arr.shape, _canonical_dtype(arr.dtype), fortran, Payload(data)))
+
+
+def tensor_reduce(name: str, array: np.ndarray):
+    """How Paddle pickles an eager Tensor outside state dicts: ``tuple(((name, ndarray),))``."""
+    return (tuple, ((fresh_str(name), array),))
+
+
+def dense_tensor_reduce(array: np.ndarray):
+    """How Paddle pickles a static-mode DenseTensor: ``eval('data', {'data': ndarray})``."""
+    return (eval, ("data", {"data": array}))
+
+
+class StreamingPickler(pickle._Pickler):
+    """``pickle.Pickler`` producing identical bytes, streaming ndarray buffers into the file.
+
+    Args:
+        file: binary file object (anything with ``write``).
+        protocol: 2, 3 or 4 (what Paddle writes); 5 also works but is not a Paddle format.
+        numpy_module: ``'numpy._core'`` (NumPy 2 spelling, default) or ``'numpy.core'`` (NumPy 1).
+        reduce_hook: ``hook(obj) -> reduce tuple | NotImplemented`` consulted for non-array objects
+            (sampan's Tensor and Layer handling lives in ``sampan.framework.io``).
+    """
+
+    dispatch = dict(pickle._Pickler.dispatch)
+
+    def __init__(self, file, protocol: int = 4, *, numpy_module: str = NUMPY2_MODULE, reduce_hook=None):
+        if numpy_module not in _NUMPY_SPELLINGS:
+            raise ValueError(f"numpy_module must be one of {_NUMPY_SPELLINGS}. Received: {numpy_module!r}.")
+        super().__init__(file, protocol, fix_imports=True)
+        self._numpy_module = numpy_module
+        self._module_names: dict[str, str] = {}
+        self._hook = reduce_hook
+        self.foreign_globals: list[str] = []   # globals outside numpy/builtins written (for warnings)
+
+    def reducer_override(self, obj):
+        t = type(obj)
+        if t is np.ndarray or t is np.memmap:
+            return _array_reduce(obj)
+        if t is Payload or self._hook is None:
+            return NotImplemented
+        return self._hook(obj)
+
+    # ------------------------------------------------------------------ payloads
+    def save_payload(self, p: Payload):
+        if self.proto >= 3:
+            self._save_payload_binbytes(p)
+        elif p.nbytes == 0:
+            self.save_reduce(bytes, (), obj=p)
+        else:
+            self._save_payload_latin1(p)
+
+    dispatch[Payload] = save_payload
+
+    def _save_payload_binbytes(self, p: Payload):
+        n = p.nbytes
+        if n <= 0xFF:
+            self.write(pickle.SHORT_BINBYTES + pack("<B", n) + p.tobytes())
+        elif n > 0xFFFFFFFF:
+            if self.proto < 4:
+                raise pickle.PicklingError(f"an array of {n} bytes does not fit pickle protocol {self.proto} "
+                                           "(4 GiB limit); save with protocol=4.")
+            self._stream(pickle.BINBYTES8 + pack("<Q", n), p.chunks())
+        elif n >= _FRAME_TARGET:
+            self._stream(pickle.BINBYTES + pack("<I", n), p.chunks())
+        else:
+            self.write(pickle.BINBYTES + pack("<I", n) + p.tobytes())
+        self.memoize(p)
+
+    def _stream(self, header: bytes, chunks):
+        """``_Framer.write_large_bytes`` with the payload written chunk by chunk."""
+        framer = self.framer
+        if framer.current_frame:
+            framer.commit_frame(force=True)
+        framer.file_write(header)
+        for c in chunks:
+            framer.file_write(c)
+
+    def _save_payload_latin1(self, p: Payload):
+        """Protocol 2: ``save_reduce(codecs.encode, (str(data, 'latin1'), 'latin1'), obj=p)``."""
+        self.save(codecs.encode)
+        n = _utf8_length_of_latin1(p.flat)
+        header = pickle.BINUNICODE + pack("<I", n)
+        if n >= _FRAME_TARGET:
+            self._stream(header, _latin1_as_utf8(p.flat))
+        else:
+            self.write(header + b"".join(_latin1_as_utf8(p.flat)))
+        self.memoize(object())          # the latin-1 str
+        self.save("latin1")
+        self.write(pickle.TUPLE2)
+        self.memoize(object())          # the args tuple
+        self.write(pickle.REDUCE)
+        self.memoize(p)
+
+    # ------------------------------------------------------------------ globals
+    def save_global(self, obj, name=None):
+        module = getattr(obj, "__module__", None)
+        if name is None and isinstance(module, str) and module.startswith(("numpy._core.", "numpy.core.")):
+            return self._save_numpy_global(obj, module)
+        if isinstance(module, str) and module.split(".")[0] not in ("numpy", "builtins", "collections", "_codecs"):
+            self.foreign_globals.append(f"{module}.{getattr(obj, '__qualname__', name)}")
+        return super().save_global(obj, name)
+
+    dispatch[type(_reconstruct)] = save_global
+
+    def _save_numpy_global(self, obj, module: str):
+        tail = module.split(".", 2)[2]
+        spelled = f"{self._numpy_module}.{tail}"
+        # one string object per module name: the pickler memo-references it the second time
+        spelled = self._module_names.setdefault(spelled, spelled)
+        name = obj.__qualname__
+        if self.proto >= 4:
+            self.save(spelled)
+            self.save(name)
+            self.write(pickle.STACK_GLOBAL)
+        else:
+            self.write(pickle.GLOBAL + spelled.encode("utf-8") + b"\n" + name.encode("utf-8") + b"\n")
+        self.memoize(obj)
+
+
+def _latin1_as_utf8(flat: np.ndarray, chunk: int = 16 << 20):
+    for start in range(0, flat.size, chunk):
+        yield flat[start:start + chunk].tobytes().decode("latin-1").encode("utf-8")
+
+
+def _utf8_length_of_latin1(flat: np.ndarray, chunk: int = 16 << 20) -> int:
+    high = 0
+    for start in range(0, flat.size, chunk):
+        high += int(np.count_nonzero(flat[start:start + chunk] >= 0x80))
+    return int(flat.size) + high
+
+
+def dump(obj, file, protocol: int = 4, *, numpy_module: str = NUMPY2_MODULE, reduce_hook=None):
+    """``pickle.dump(obj, file, protocol)`` with streamed array buffers; returns the pickler.
+
+    Example:
+        >>> import io, numpy as np
+        >>> buf = io.BytesIO()
+        >>> _ = dump({"b": np.zeros(3, np.float32)}, buf, protocol=2)
+        >>> buf.getvalue()[:2]
+        b'\\x80\\x02'
+    """
+    p = StreamingPickler(file, protocol, numpy_module=numpy_module, reduce_hook=reduce_hook)
+    p.dump(obj)
+    return p
+
+
+def dumps(obj, protocol: int = 4, **kw) -> bytes:
+    """Bytes of :func:`dump` (for tests and small objects)."""
+    buf = io.BytesIO()
+    dump(obj, buf, protocol, **kw)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------- Paddle's state-dict layout
+def _fresh_array(a: np.ndarray) -> np.ndarray:
+    # Paddle pickles np.array(tensor): a new C-contiguous array per entry, so two keys sharing one
+    # tensor are written twice rather than memo-referenced
+    if not a.flags.c_contiguous:
+        return np.array(a, order="C", copy=True)
+    return a.view(np.ndarray)
+
+
+def legacy_state_dict(values: dict, names: dict, protocol: int = 4) -> dict:
+    """The dict ``paddle.save`` pickles for a Layer/Optimizer state dict (FORMATS.md section 1.2).
+
+    Args:
+        values: ``{structured key: ndarray or non-tensor value}`` in state-dict order.
+        names: ``{structured key: tensor.name}`` for the tensor entries.
+        protocol: 2 and 3 split arrays over 1 GiB into ``key@@.N`` chunks.
+
+    Example:
+        >>> d = legacy_state_dict({"fc.weight": np.zeros(2, np.float32)}, {"fc.weight": "linear_0.w_0"})
+        >>> list(d), d[NAME_TABLE_KEY]
+        (['fc.weight', 'StructuredToParameterName@@'], {'fc.weight': 'linear_0.w_0'})
+    """
+    out = {k: (_fresh_array(v) if isinstance(v, np.ndarray) else v) for k, v in values.items()}
+    out[NAME_TABLE_KEY] = {k: fresh_str(n) for k, n in names.items()}
+    return split_big_arrays(out, protocol)
+
+
+def split_big_arrays(d: dict, protocol: int) -> dict:
+    """Paddle's ``_unpack_saved_dict``: with protocol 2/3, arrays over 1 GiB become chunks.
+
+    Chunk ``i`` of ``key`` is stored under ``key@@.i`` after the other entries, and
+    ``UnpackBigParamInfor@@`` maps ``key`` to ``{'OriginShape': shape, 'slices': [chunk keys]}``.
+    """
+    if not 1 < protocol < 4:
+        return d
+    info, parts = {}, {}
+    for key, value in d.items():
+        if not isinstance(value, np.ndarray):
+            continue
+        limit = int((2**30 - 1) / value.dtype.itemsize)
+        total = int(np.prod(value.shape))
+        if total <= limit:
+            continue
+        entry = info[key] = {}
+        entry["OriginShape"] = value.shape
+        entry["slices"] = []
+        flat = value.reshape(-1)
+        for i in range(int(math.ceil(total * 1.0 / limit))):
+            part = key + "@@." + str(i)
+            entry["slices"].append(part)
+            parts[part] = flat[i * limit:(i + 1) * limit]
+    if info:
+        for key, entry in info.items():
+            d.pop(key)
+            for part in entry["slices"]:
+                d[part] = parts[part]
+        d[BIG_PARAM_KEY] = info
+    return d
