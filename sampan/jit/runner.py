@@ -17,7 +17,7 @@ import inspect
 from ..core import unique_name
 from ..core.dispatch import run_op
 from ..core.tensor import Tensor
-from ..static.program import Program, Variable, program_guard
+from ..static.program import Program, Variable, program_guard, ControlFlowError
 
 __all__ = ["ConcreteProgram", "trace", "run_program", "flatten", "pack"]
 
@@ -107,7 +107,10 @@ def trace(fn, instance, specs, names, training=True):
                              stop_gradient=getattr(s, "stop_gradient", True))
         inputs.append(v)
     with program_guard(main, Program()), unique_name.guard(unique_name.UniqueNameGenerator()):
-        out = fn(instance, *inputs) if instance is not None else fn(*inputs)
+        try:
+            out = fn(instance, *inputs) if instance is not None else fn(*inputs)
+        except ControlFlowError as e:
+            raise ControlFlowError(f"{_user_location(e)}: {e}") from None
         leaves, structure = flatten(out)
         outs = []
         for leaf in leaves:
@@ -118,6 +121,18 @@ def trace(fn, instance, specs, names, training=True):
                                 f"lists/tuples/dicts). Received a {type(leaf).__name__}.")
             outs.append(leaf)
     return ConcreteProgram(main, inputs, outs, structure, fn, training)
+
+
+def _user_location(exc):
+    """file:line of the innermost traceback frame outside sampan (where the user's `if` is)."""
+    import os
+    import traceback
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    where = "<unknown>"
+    for fs in traceback.extract_tb(exc.__traceback__):
+        if not os.path.abspath(fs.filename).startswith(pkg):
+            where = f"{fs.filename}, line {fs.lineno} ({fs.line})"
+    return where
 
 
 def run_program(program, feeds, params, fetch_names, is_test=None):

@@ -103,7 +103,7 @@ def save(layer, path, input_spec=None, **configs):
         >>> paddle.jit.save(layer, "example.model/linear",
         ...                 input_spec=[InputSpec(shape=[None, 784], dtype='float32')])
     """
-    from ..formats.pdmodel import encode_program
+    from ..formats.pdmodel import encode_program, add_common_attrs
     from ..formats.tensor_stream import write_pdiparams, write_pdiparams_info
     from ..formats.atomic import atomic_open
     unknown = set(configs) - _KNOWN_CONFIGS
@@ -143,7 +143,7 @@ def save(layer, path, input_spec=None, **configs):
         names = sorted(v.name for v in prog.persistable_vars())
         prefix = path if mname == "forward" else f"{path}.{mname}"
         from ..static.io import _write
-        _write(prefix + ".pdmodel", encode_program(prog, canonical=True))
+        _write(prefix + ".pdmodel", encode_program(add_common_attrs(prog), canonical=True))
         if names:
             with atomic_open(prefix + ".pdiparams") as f:
                 write_pdiparams(f, [(n, captured[n]._data) for n in names])

@@ -216,6 +216,10 @@ class Executor:
                 return env[name]
             if scope.has(name):
                 return scope.get(name)
+            v = vars_.get(name)
+            if v is not None and v.need_check_feed:
+                raise ValueError(f"Executor.run: the program needs a value for data variable {name!r}: "
+                                 f"pass feed={{{name!r}: array}}.")
             raise ExecutionError(f"variable {name!r} has no value: feed it, run the startup program, or load "
                                  "the parameters first.")
 

@@ -91,7 +91,7 @@ def _write(path, data: bytes):
 def save(program, model_path, protocol=4, **configs):
     """``static.save``: ``model_path.pdparams`` (parameters), ``.pdopt`` (other persistables), ``.pdmodel``."""
     from ..framework.io import save as fsave
-    from ..formats.pdmodel import encode_program
+    from ..formats.pdmodel import encode_program, add_common_attrs
     base = os.path.basename(model_path)
     if not base:
         raise ValueError(f"static.save: model_path must end with a file prefix. Received: {model_path!r}.")
@@ -214,7 +214,7 @@ def _persistable_arrays(program, scope):
 
 
 def serialize_program(feed_vars, fetch_vars, program=None, **kwargs):
-    from ..formats.pdmodel import encode_program
+    from ..formats.pdmodel import encode_program, add_common_attrs
     program = program or default_main_program()
     return encode_program(normalize_program(program, feed_vars, fetch_vars), canonical=True)
 
@@ -254,7 +254,7 @@ def load_from_file(path):
 
 def save_inference_model(path_prefix, feed_vars, fetch_vars, executor, program=None, clip_extra=True, **kwargs):
     """Write ``path_prefix.pdmodel`` + ``path_prefix.pdiparams`` (nothing else), as Paddle 2.x does."""
-    from ..formats.pdmodel import encode_program
+    from ..formats.pdmodel import encode_program, add_common_attrs
     from ..formats.tensor_stream import write_pdiparams
     from ..formats.atomic import atomic_open
     if not isinstance(path_prefix, str) or not os.path.basename(path_prefix):
@@ -269,7 +269,7 @@ def save_inference_model(path_prefix, feed_vars, fetch_vars, executor, program=N
     d = os.path.dirname(path_prefix)
     if d:
         os.makedirs(d, exist_ok=True)
-    _write(path_prefix + ".pdmodel", encode_program(p, canonical=True))
+    _write(path_prefix + ".pdmodel", encode_program(add_common_attrs(p), canonical=True))
     with atomic_open(path_prefix + ".pdiparams") as f:
         write_pdiparams(f, arrays)
 

@@ -39,6 +39,10 @@ class VarType:
     TUPLE = 18
 
 
+class ControlFlowError(TypeError):
+    """Python control flow on a symbolic value (``if x > 0:`` while tracing a static program)."""
+
+
 class ProgramVerifyError(ValueError):
     """``Program.verify()`` found problems; ``.problems`` lists them."""
 
@@ -111,7 +115,7 @@ class Variable(_MathMixin):
         return f"{kind} {self.name} : shape={self.shape}, dtype={self.dtype}, persistable={self.persistable}"
 
     def __bool__(self):
-        raise TypeError(
+        raise ControlFlowError(
             f"the truth value of static Variable '{self.name}' is not known while the program is being "
             "built: Python control flow (if/while) on a Tensor's value is not supported in static "
             "graphs yet. Compute the condition from Python values, or run in dygraph mode.")
