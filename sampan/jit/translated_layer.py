@@ -54,7 +54,8 @@ class TranslatedLayer(Layer):
         methods, arrays, trainable = {}, {}, {}
         prog_file = None
         try:
-            prog_file = find_program_file(path, "jit.load")
+            # a directory holds the legacy layout (__model__ + one file per variable)
+            prog_file = path if os.path.isdir(path) else find_program_file(path, "jit.load")
         except FileNotFoundError:
             extra = _method_files(path)
             if not extra:

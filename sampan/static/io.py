@@ -204,6 +204,15 @@ def add_feed_fetch_ops(program, feed_names, fetch_names):
         block.append_op("fetch", {"X": [n]}, {"Out": ["fetch"]}, {"col": i}, {"col": 0})
 
 
+def _owner_program(program, fetch_vars):
+    """The program to save: the one given, else the one the fetch variables belong to."""
+    if program is not None:
+        return program
+    fv = fetch_vars[0] if isinstance(fetch_vars, (list, tuple)) and fetch_vars else fetch_vars
+    owner = getattr(getattr(fv, "block", None), "program", None)
+    return owner if owner is not None else default_main_program()
+
+
 def _persistable_arrays(program, scope):
     names = sorted(v.name for v in _state_vars(program))
     missing = [n for n in names if not scope.has(n)]
@@ -215,7 +224,7 @@ def _persistable_arrays(program, scope):
 
 def serialize_program(feed_vars, fetch_vars, program=None, **kwargs):
     from ..formats.pdmodel import encode_program, add_common_attrs
-    program = program or default_main_program()
+    program = _owner_program(program, fetch_vars)
     return encode_program(normalize_program(program, feed_vars, fetch_vars), canonical=True)
 
 
@@ -227,7 +236,7 @@ def deserialize_program(data):
 def serialize_persistables(feed_vars, fetch_vars, executor, program=None, **kwargs):
     import io as _io
     from ..formats.tensor_stream import write_pdiparams
-    program = program or default_main_program()
+    program = _owner_program(program, fetch_vars)
     p = normalize_program(program, feed_vars, fetch_vars)
     buf = _io.BytesIO()
     write_pdiparams(buf, _persistable_arrays(p, global_scope()))
@@ -262,7 +271,7 @@ def save_inference_model(path_prefix, feed_vars, fetch_vars, executor, program=N
     if kwargs.get("separate_parameters"):
         raise NotImplementedError("save_inference_model: separate_parameters=True is not supported yet; "
                                   "sampan writes the combined .pdiparams that every Paddle version reads.")
-    program = program or default_main_program()
+    program = _owner_program(program, fetch_vars)
     p = normalize_program(program, feed_vars, fetch_vars)
     scope = getattr(executor, "_scope", None) or global_scope()
     arrays = _persistable_arrays(p, scope)
