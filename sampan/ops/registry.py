@@ -105,7 +105,7 @@ class OpDef:
     def fill_attrs(self, attrs):
         """Attributes with defaults filled in (a new dict; unknown names are kept)."""
         if not attrs:
-            return dict(self.defaults)
+            return self.defaults  # shared: kernels and tape entries must not mutate attrs
         full = dict(self.defaults)
         full.update(attrs)
         return full

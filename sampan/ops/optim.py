@@ -1,0 +1,244 @@
+"""Optimizer update rules as registry ops (``sgd``, ``adam``, ``adamw``, ``momentum``, ``rmsprop``,
+``adagrad``) with Paddle's slots and attributes, so a static program can contain them.
+
+The arithmetic lives in the ``*_update`` functions below, written on ndarrays and evaluated in the
+parameter's own dtype (float32 scalars for float32 parameters, as Paddle's CPU kernels do). The
+registry kernels and the eager ``Optimizer.step`` (which calls these functions directly, without
+tape or dispatch) share them, so eager and static training give the same numbers.
+
+The functions never modify their inputs: they return fresh arrays (a parameter array handed out by
+``Tensor.numpy()`` must not change under the caller's feet).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import op
+
+__all__ = ["sgd_update", "adam_update", "adam_scalars", "adam_apply", "momentum_update", "rmsprop_update", "adagrad_update"]
+
+
+def _scalar(a, dt):
+    """The first element of a learning-rate / beta-pow array (or a Python number) as dtype ``dt``."""
+    if a.__class__ is np.ndarray:
+        a = a.reshape(-1)[0]
+        return a if a.dtype == dt else dt.type(a)
+    return dt.type(a)
+
+
+# ---------------------------------------------------------------------------- update rules
+def sgd_update(p, g, lr):
+    """``p - lr * g``."""
+    dt = p.dtype
+    return p - _scalar(lr, dt) * g
+
+
+_CONSTS: dict = {}
+
+
+def adam_scalars(dtype, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon, lr_ratio=1.0):
+    """The per-step scalars of Paddle's Adam kernel, in the parameter dtype (float32 math for float32):
+    ``(beta1, 1 - beta1, beta2, 1 - beta2, lr_t, eps_t, lr)`` with
+    ``lr_t = lr * sqrt(1 - beta2_pow) / (1 - beta1_pow)`` and ``eps_t = epsilon * sqrt(1 - beta2_pow)``."""
+    key = (dtype, beta1, beta2, epsilon)
+    c = _CONSTS.get(key)
+    if c is None:
+        t = dtype.type
+        one = t(1)
+        c = _CONSTS[key] = (t(beta1), one - t(beta1), t(beta2), one - t(beta2), t(epsilon), one, t)
+    b1, c1, b2, c2, eps, one, t = c
+    lr = _scalar(lr, dtype)
+    if lr_ratio != 1.0:
+        lr = lr * t(lr_ratio)
+    s = np.sqrt(one - _scalar(beta2_pow, dtype))
+    return b1, c1, b2, c2, lr * (s / (one - _scalar(beta1_pow, dtype))), eps * s, lr
+
+
+def adam_apply(p, g, m1, m2, scalars, coeff=0.0, with_decay=False):
+    """One Adam (AdamW when ``with_decay``) step with precomputed ``adam_scalars``; returns ``(p, m1, m2)``.
+
+    Paddle's CPU kernel (``phi/kernels/cpu/adam_kernel.cc``, ``funcs/jit/refer``)::
+
+        m1 = beta1 * m1 + (1 - beta1) * g
+        m2 = beta2 * m2 + (1 - beta2) * g * g
+        p  = p - lr_t * (m1 / (sqrt(m2) + eps_t))
+
+    AdamW first decays ``p - lr * coeff * p`` (decoupled weight decay; ``lr`` includes ``lr_ratio``).
+    """
+    b1, c1, b2, c2, lr_t, eps_t, lr = scalars
+    m1n = np.multiply(m1, b1)
+    tmp = np.multiply(g, c1)
+    m1n += tmp
+    m2n = np.multiply(m2, b2)
+    np.multiply(g, c2, out=tmp)
+    tmp *= g
+    m2n += tmp
+    np.sqrt(m2n, out=tmp)
+    tmp += eps_t
+    np.divide(m1n, tmp, out=tmp)
+    tmp *= lr_t
+    if with_decay and coeff:
+        base = p - (lr * p.dtype.type(coeff)) * p
+        base -= tmp
+        return base, m1n, m2n
+    return np.subtract(p, tmp), m1n, m2n
+
+
+def adam_update(p, g, m1, m2, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon,
+                coeff=0.0, lr_ratio=1.0, with_decay=False):
+    """One Adam (or AdamW when ``with_decay``) step; returns ``(p, m1, m2)`` (see ``adam_apply``).
+    The beta pow accumulators are advanced by the caller (``beta*_pow *= beta*``)."""
+    sc = adam_scalars(p.dtype, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon, lr_ratio)
+    return adam_apply(p, g, m1, m2, sc, coeff, with_decay)
+
+
+def momentum_update(p, g, v, lr, mu, use_nesterov=False, regularization_method="",
+                    regularization_coeff=0.0, rescale_grad=1.0):
+    """One Momentum step; returns ``(p, v)``.
+
+    ``g = rescale_grad * g (+ coeff * p for l2_decay); v = mu * v + g;``
+    ``p -= lr * v`` or, with Nesterov, ``p -= lr * (g + mu * v)``.
+    """
+    dt = p.dtype
+    lr = _scalar(lr, dt)
+    mu = dt.type(mu)
+    if rescale_grad != 1.0:
+        g = g * dt.type(rescale_grad)
+    if regularization_method == "l2_decay":
+        g = g + dt.type(regularization_coeff) * p
+    vn = np.multiply(v, mu)
+    vn += g
+    if use_nesterov:
+        step = np.multiply(vn, mu)
+        step += g
+        step *= lr
+    else:
+        step = np.multiply(vn, lr)
+    return np.subtract(p, step), vn
+
+
+def rmsprop_update(p, g, ms, mg, mom, lr, epsilon, decay, momentum, centered):
+    """One RMSProp step; returns ``(p, mom, ms, mg)``.
+
+    ``ms = rho*ms + (1-rho)*g*g``; centered: ``mg = rho*mg + (1-rho)*g`` and the denominator is
+    ``sqrt(ms - mg*mg + eps)``, else ``sqrt(ms + eps)``; ``mom = momentum*mom + lr*g/denominator``;
+    ``p -= mom``.
+    """
+    dt = p.dtype
+    one = dt.type(1)
+    rho, eps, mu, lr = dt.type(decay), dt.type(epsilon), dt.type(momentum), _scalar(lr, dt)
+    msn = np.multiply(ms, rho)
+    tmp = np.multiply(g, one - rho)
+    tmp *= g
+    msn += tmp
+    if centered:
+        mgn = np.multiply(mg, rho)
+        mgn += (one - rho) * g
+        np.multiply(mgn, mgn, out=tmp)
+        np.subtract(msn, tmp, out=tmp)
+        tmp += eps
+    else:
+        mgn = mg
+        np.add(msn, eps, out=tmp)
+    np.sqrt(tmp, out=tmp)
+    np.divide(g, tmp, out=tmp)
+    tmp *= lr
+    momn = np.multiply(mom, mu)
+    momn += tmp
+    return np.subtract(p, momn), momn, msn, mgn
+
+
+def adagrad_update(p, g, moment, lr, epsilon):
+    """One Adagrad step; returns ``(p, moment)``: ``moment += g*g; p -= lr*g/(sqrt(moment)+eps)``."""
+    dt = p.dtype
+    mn = np.multiply(g, g)
+    mn += moment
+    tmp = np.sqrt(mn)
+    tmp += dt.type(epsilon)
+    np.divide(g, tmp, out=tmp)
+    tmp *= _scalar(lr, dt)
+    return np.subtract(p, tmp), mn
+
+
+# ---------------------------------------------------------------------------- registry ops
+@op("sgd", "Param LearningRate Grad MasterParam?", "ParamOut MasterParamOut?",
+    {"multi_precision": ("bool", False)})
+def sgd(ins, attrs):
+    return {"ParamOut": sgd_update(ins["Param"], ins["Grad"], ins["LearningRate"]), "MasterParamOut": None}
+
+
+_ADAM_ATTRS = {
+    "beta1": ("float", 0.9), "beta2": ("float", 0.999), "epsilon": ("float", 1e-8),
+    "lazy_mode": ("bool", False), "min_row_size_to_use_multithread": ("long", 1000),
+    "multi_precision": ("bool", False), "use_global_beta_pow": ("bool", False),
+}
+_ADAM_INS = ("Param Grad LearningRate Moment1 Moment2 Beta1Pow Beta2Pow Beta1Tensor? Beta2Tensor? "
+             "EpsilonTensor? MasterParam? SkipUpdate?")
+_ADAM_OUTS = "ParamOut Moment1Out Moment2Out Beta1PowOut Beta2PowOut MasterParamOut?"
+
+
+def _adam_kernel(ins, attrs, coeff=0.0, lr_ratio=1.0, with_decay=False):
+    skip = ins.get("SkipUpdate")
+    p, b1p, b2p = ins["Param"], ins["Beta1Pow"], ins["Beta2Pow"]
+    if skip is not None and bool(np.asarray(skip).reshape(-1)[0]):
+        return {"ParamOut": p.copy(), "Moment1Out": ins["Moment1"].copy(), "Moment2Out": ins["Moment2"].copy(),
+                "Beta1PowOut": b1p.copy(), "Beta2PowOut": b2p.copy(), "MasterParamOut": None}
+    beta1 = attrs["beta1"] if ins.get("Beta1Tensor") is None else float(np.asarray(ins["Beta1Tensor"]).reshape(-1)[0])
+    beta2 = attrs["beta2"] if ins.get("Beta2Tensor") is None else float(np.asarray(ins["Beta2Tensor"]).reshape(-1)[0])
+    eps = attrs["epsilon"] if ins.get("EpsilonTensor") is None else float(np.asarray(ins["EpsilonTensor"]).reshape(-1)[0])
+    if p.shape != ins["Grad"].shape:
+        raise ValueError(f"{'adamw' if with_decay else 'adam'}: Param {list(p.shape)} and Grad "
+                         f"{list(ins['Grad'].shape)} must have the same shape.")
+    pn, m1, m2 = adam_update(p, ins["Grad"], ins["Moment1"], ins["Moment2"], ins["LearningRate"], b1p, b2p,
+                             beta1, beta2, eps, coeff, lr_ratio, with_decay)
+    if attrs["use_global_beta_pow"]:
+        b1o, b2o = b1p.copy(), b2p.copy()
+    else:
+        b1o = b1p * b1p.dtype.type(beta1)
+        b2o = b2p * b2p.dtype.type(beta2)
+    return {"ParamOut": pn, "Moment1Out": m1, "Moment2Out": m2, "Beta1PowOut": b1o, "Beta2PowOut": b2o,
+            "MasterParamOut": None}
+
+
+@op("adam", _ADAM_INS, _ADAM_OUTS, dict(_ADAM_ATTRS))
+def adam(ins, attrs):
+    return _adam_kernel(ins, attrs)
+
+
+@op("adamw", _ADAM_INS, _ADAM_OUTS,
+    dict(_ADAM_ATTRS, lr_ratio=("float", 1.0), coeff=("float", 0.01), with_decay=("bool", False)))
+def adamw(ins, attrs):
+    return _adam_kernel(ins, attrs, attrs["coeff"], attrs["lr_ratio"], attrs["with_decay"])
+
+
+@op("momentum", "Param Grad Velocity LearningRate MasterParam?", "ParamOut VelocityOut MasterParamOut?",
+    {"mu": ("float", 0.9), "use_nesterov": ("bool", False), "regularization_method": ("string", ""),
+     "regularization_coeff": ("float", 0.0), "multi_precision": ("bool", False), "rescale_grad": ("float", 1.0)})
+def momentum(ins, attrs):
+    pn, vn = momentum_update(ins["Param"], ins["Grad"], ins["Velocity"], ins["LearningRate"], attrs["mu"],
+                             attrs["use_nesterov"], attrs["regularization_method"], attrs["regularization_coeff"],
+                             attrs["rescale_grad"])
+    return {"ParamOut": pn, "VelocityOut": vn, "MasterParamOut": None}
+
+
+@op("rmsprop", "Param MeanSquare MeanGrad? LearningRate Grad Moment MasterParam?",
+    "ParamOut MomentOut MeanSquareOut MeanGradOut? MasterParamOut?",
+    {"epsilon": ("float", 1e-10), "decay": ("float", 0.9), "momentum": ("float", 0.0),
+     "centered": ("bool", False), "multi_precision": ("bool", False)})
+def rmsprop(ins, attrs):
+    mg = ins.get("MeanGrad")
+    if mg is None:
+        mg = np.zeros_like(ins["Param"])
+    pn, mom, ms, mgn = rmsprop_update(ins["Param"], ins["Grad"], ins["MeanSquare"], mg, ins["Moment"],
+                                      ins["LearningRate"], attrs["epsilon"], attrs["decay"], attrs["momentum"],
+                                      attrs["centered"])
+    if mgn is mg:
+        mgn = mg.copy()
+    return {"ParamOut": pn, "MomentOut": mom, "MeanSquareOut": ms, "MeanGradOut": mgn, "MasterParamOut": None}
+
+
+@op("adagrad", "Param Grad Moment LearningRate MasterParam?", "ParamOut MomentOut MasterParamOut?",
+    {"epsilon": ("float", 1e-6), "multi_precision": ("bool", False)})
+def adagrad(ins, attrs):
+    pn, mn = adagrad_update(ins["Param"], ins["Grad"], ins["Moment"], ins["LearningRate"], attrs["epsilon"])
+    return {"ParamOut": pn, "MomentOut": mn, "MasterParamOut": None}
