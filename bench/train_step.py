@@ -50,13 +50,14 @@ def _numpy_step_factory(np, sizes, batch, rng):
             grads[2 * i + 1] = g.sum(axis=0)
             if i:
                 g = (g @ Ws[i].T) * (acts[i] > 0)
-        lr_t = lr * np.sqrt(1 - state["b2p"]) / (1 - state["b1p"])
+        lr_t = float(lr * np.sqrt(1 - state["b2p"]) / (1 - state["b1p"]))
+        eps_t = float(eps * np.sqrt(1 - state["b2p"]))
         for k, (pp, gg) in enumerate(zip(params, grads)):
             m1[k] *= b1
             m1[k] += (1 - b1) * gg
             m2[k] *= b2
             m2[k] += (1 - b2) * gg * gg
-            pp -= lr_t * m1[k] / (np.sqrt(m2[k]) + eps * np.sqrt(1 - state["b2p"]))
+            pp -= lr_t * m1[k] / (np.sqrt(m2[k]) + eps_t)
         state["b1p"] *= b1
         state["b2p"] *= b2
         return loss

@@ -164,6 +164,9 @@ def run_program(program, feeds, params, fetch_names, is_test=None):
         if is_test is not None and "is_test" in attrs and attrs["is_test"] != is_test:
             attrs = dict(attrs)
             attrs["is_test"] = is_test
+            if not is_test and attrs.get("use_global_stats"):
+                # programs exported in eval mode freeze batch_norm's statistics; training uses batch stats
+                attrs["use_global_stats"] = False
         bind = {}
         for slot, names in o.outputs.items():
             if names and all(n in persist for n in names):
