@@ -12,6 +12,12 @@ from .core.dispatch import in_dynamic_mode, enable_static, disable_static  # noq
 from .core.autograd import grad  # noqa: F401
 from .tensor_api.math import *  # noqa: F401,F403
 from .tensor_api.creation import *  # noqa: F401,F403
+from .tensor_api.manipulation import *  # noqa: F401,F403
+from .tensor_api.linalg import *  # noqa: F401,F403
+from .tensor_api.search import *  # noqa: F401,F403
+from .tensor_api.logic import *  # noqa: F401,F403
+from .tensor_api.random import *  # noqa: F401,F403
+from .tensor_api.stat import *  # noqa: F401,F403
 
 from . import io  # noqa: F401,E402  (paddle.io: datasets and the DataLoader)
 
@@ -24,3 +30,19 @@ from . import utils  # noqa: F401,E402
 from .static.executor import CPUPlace, CUDAPlace  # noqa: F401,E402
 from .core.tensor import Place  # noqa: F401,E402
 from .framework_api import create_parameter, get_device, set_device, is_compiled_with_cuda  # noqa: F401,E402
+
+# --- high-level API: Model, summary, callbacks, metric (hapi) ---
+from . import metric  # noqa: F401,E402
+from . import callbacks  # noqa: F401,E402
+from . import hapi  # noqa: F401,E402
+from .hapi import Model, summary  # noqa: F401,E402
+
+# --- save / load (formats) ---
+from .framework.io import save, load  # noqa: F401,E402
+from .formats.errors import UnsafeFileError  # noqa: F401,E402
+
+# --- nn, optimizer, regularizer (nn/optimizer engineer) ---
+from . import nn  # noqa: F401,E402
+from . import optimizer  # noqa: F401,E402
+from . import regularizer  # noqa: F401,E402
+from .nn.param_attr import ParamAttr  # noqa: F401,E402

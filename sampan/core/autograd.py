@@ -127,8 +127,31 @@ def _leaf_grad(t, g, capture):
         return
     if t.stop_gradient:
         return
-    # grads are never written in place, so the first one can be kept without a copy
-    t._grad = g if t._grad is None else t._grad + g
+    # grads are never written in place, so the first one can be kept without a copy; a cleared
+    # gradient (``cleared_grad``: zeros without memory) is replaced rather than added to
+    old = t._grad
+    if old is None or (old.base is not None and old.base is _CLEARED.get(old.dtype)):
+        t._grad = g
+    else:
+        t._grad = old + g
+
+
+_CLEARED = {}        # dtype -> 0-d zero array; read-only broadcast views of it are cleared gradients
+_CLEARED_VIEWS = {}  # (shape, dtype) -> the view (immutable, so shared)
+
+
+def cleared_grad(shape, dtype):
+    """An all-zero, read-only gradient of ``shape`` that uses no memory: what
+    ``optimizer.clear_grad(set_to_zero=True)`` stores (Paddle leaves zeros there), and what the
+    next backward replaces instead of adding to it."""
+    key = (tuple(shape), np.dtype(dtype))
+    v = _CLEARED_VIEWS.get(key)
+    if v is None:
+        z = _CLEARED.get(key[1])
+        if z is None:
+            z = _CLEARED[key[1]] = np.zeros((), dtype=key[1])
+        v = _CLEARED_VIEWS[key] = np.broadcast_to(z, key[0])
+    return v
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):

@@ -82,31 +82,42 @@ def run_op(type_name, inputs, attrs=None, bind=None, name=None):
 
 def _run_eager(op, inputs, attrs, bind):
     arrays = {}
-    need = []
-    record = state.grad_enabled() and op.backward is not None
+    need = None
+    record = op.backward is not None and state.grad_enabled()
+    no_grad = op.no_grad
     for slot, v in inputs.items():
         if v is None:
             arrays[slot] = None
-        elif isinstance(v, (list, tuple)):
+        elif v.__class__ is list or v.__class__ is tuple:
             arrays[slot] = [t._data for t in v]
-            if record and slot not in op.no_grad:
-                need.extend((slot, i, t) for i, t in enumerate(v) if not t.stop_gradient)
+            if record and slot not in no_grad:
+                for i, t in enumerate(v):
+                    if not t.stop_gradient:
+                        (need if need is not None else (need := [])).append((slot, i, t))
         else:
             arrays[slot] = v._data
-            if record and not v.stop_gradient and slot not in op.no_grad:
-                need.append((slot, None, v))
+            if record and not v.stop_gradient and slot not in no_grad:
+                if need is None:
+                    need = [(slot, None, v)]
+                else:
+                    need.append((slot, None, v))
     full = op.fill_attrs(attrs)
     try:
-        with np.errstate(all="ignore"):
-            outs = op.forward(arrays, full)
+        outs = op.forward(arrays, full)
     except OpError:
         raise
     except Exception as e:
         raise OpError(_describe_failure(op.type, inputs, e)) from e
-    node = Node(op, full, arrays, outs, need) if need else None
+    wrap = Tensor._wrap
+    if need is not None:
+        node = Node(op, full, arrays, outs, need)
+        sg = False
+    else:
+        node = None
+        sg = True
     res = {}
     for slot, a in outs.items():
-        if bind and slot in bind and bind[slot] is not None:
+        if bind is not None and bind.get(slot) is not None:
             tgt = bind[slot]
             if isinstance(a, list):
                 for t, x in zip(tgt, a):
@@ -114,12 +125,12 @@ def _run_eager(op, inputs, attrs, bind):
             else:
                 tgt._data = a
             res[slot] = tgt
-        elif isinstance(a, list):
-            res[slot] = [Tensor._wrap(x, node, slot, i, node is None) for i, x in enumerate(a)]
-        elif a is not None:
-            res[slot] = Tensor._wrap(a, node, slot, None, node is None)
-        else:
+        elif a is None:
             res[slot] = None
+        elif a.__class__ is list:
+            res[slot] = [wrap(x, node, slot, i, sg) for i, x in enumerate(a)]
+        else:
+            res[slot] = wrap(a, node, slot, None, sg)
     return res
 
 
@@ -173,6 +184,8 @@ def _append_static(op, inputs, attrs, bind, name):
             in_vars[slot] = [_as_var(block, x) for x in v]
         else:
             in_vars[slot] = [_as_var(block, v)]
+    for s in op.inputs:   # Paddle writes every declared input slot, empty when unset
+        in_vars.setdefault(s.name, [])
     full = op.fill_attrs(attrs)
     metas = infer_meta(op, in_vars, full)
     helper = name or unique_name.generate(op.type)

@@ -73,7 +73,7 @@ class _MathMixin:
 
     def __rsub__(self, o):
         from ..tensor_api import math as m
-        return m.subtract(m._as_tensor_like(o, self), self)
+        return m.subtract(o, self)
 
     def __mul__(self, o):
         from ..tensor_api import math as m
@@ -89,7 +89,7 @@ class _MathMixin:
 
     def __rtruediv__(self, o):
         from ..tensor_api import math as m
-        return m.divide(m._as_tensor_like(o, self), self)
+        return m.divide(o, self)
 
     def __pow__(self, o):
         from ..tensor_api import math as m
@@ -97,7 +97,7 @@ class _MathMixin:
 
     def __rpow__(self, o):
         from ..tensor_api import math as m
-        return m.pow(m._as_tensor_like(o, self), self)
+        return m.pow(o, self)
 
     def __matmul__(self, o):
         from ..tensor_api import math as m
@@ -164,6 +164,10 @@ class _MathMixin:
     def __getitem__(self, idx):
         from ..tensor_api import manipulation as mp
         return mp.getitem(self, idx)
+
+    def __setitem__(self, idx, value):
+        from ..tensor_api import manipulation as mp
+        mp.setitem(self, idx, value)
 
     def __getattr__(self, name):
         # Tensor methods mirror the public functions (x.sum(), x.reshape(...), ...).

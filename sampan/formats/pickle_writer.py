@@ -25,9 +25,12 @@ import codecs
 import io
 import math
 import pickle
+import types
 from struct import pack
 
 import numpy as np
+
+from .safe_unpickle import is_allowed_global
 
 __all__ = ["dump", "dumps", "StreamingPickler", "Payload", "NUMPY2_MODULE", "NUMPY1_MODULE", "NAME_TABLE_KEY",
            "BIG_PARAM_KEY", "legacy_state_dict", "split_big_arrays", "tensor_reduce", "dense_tensor_reduce",
@@ -42,6 +45,7 @@ _reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]
 _CHUNK = 64 << 20          # bytes handed to file.write per call when streaming a payload
 _FRAME_TARGET = pickle._Framer._FRAME_SIZE_TARGET
 _NUMPY_SPELLINGS = (NUMPY2_MODULE, NUMPY1_MODULE)
+_BIG_LIMIT_BYTES = 2**30 - 1    # protocols 2/3: arrays over this many bytes are split (Paddle's rule)
 
 
 class Payload:
@@ -91,9 +95,10 @@ def _array_reduce(arr: np.ndarray):
     if not (arr.flags.c_contiguous or fortran):
         data = np.array(arr, order="C", copy=True)
     cls = np.ndarray if isinstance(arr, np.memmap) else type(arr)
+    # 0- and 1-byte ``bytes`` are CPython singletons, which pickle memo-references: keep them real
+    raw = Payload(data) if data.nbytes > 1 else data.tobytes(order="A")
     # tuple([0]) and not (0,): NumPy builds a new (0,) per array, and a constant would be memoized
-    return (_reconstruct, (cls, tuple([0]), b"b"),
-            (1, arr.shape, _canonical_dtype(arr.dtype), fortran, Payload(data)))
+    return (_reconstruct, (cls, tuple([0]), b"b"), (1, arr.shape, _canonical_dtype(arr.dtype), fortran, raw))
 
 
 def tensor_reduce(name: str, array: np.ndarray):
@@ -140,8 +145,6 @@ class StreamingPickler(pickle._Pickler):
     def save_payload(self, p: Payload):
         if self.proto >= 3:
             self._save_payload_binbytes(p)
-        elif p.nbytes == 0:
-            self.save_reduce(bytes, (), obj=p)
         else:
             self._save_payload_latin1(p)
 
@@ -190,20 +193,22 @@ class StreamingPickler(pickle._Pickler):
     # ------------------------------------------------------------------ globals
     def save_global(self, obj, name=None):
         module = getattr(obj, "__module__", None)
-        if name is None and isinstance(module, str) and module.startswith(("numpy._core.", "numpy.core.")):
-            return self._save_numpy_global(obj, module)
-        if isinstance(module, str) and module.split(".")[0] not in ("numpy", "builtins", "collections", "_codecs"):
-            self.foreign_globals.append(f"{module}.{getattr(obj, '__qualname__', name)}")
-        return super().save_global(obj, name)
+        if name is None:
+            name = getattr(obj, "__qualname__", None) or obj.__name__
+        if isinstance(module, str) and module.startswith(("numpy._core.", "numpy.core.")):
+            return self._save_numpy_global(obj, module, name)
+        super().save_global(obj, name)
+        module = pickle.whichmodule(obj, name)
+        if not is_allowed_global(module, name):
+            self.foreign_globals.append(f"{module}.{name}")
 
-    dispatch[type(_reconstruct)] = save_global
-
-    def _save_numpy_global(self, obj, module: str):
+    def _save_numpy_global(self, obj, module: str, name: str):
         tail = module.split(".", 2)[2]
         spelled = f"{self._numpy_module}.{tail}"
         # one string object per module name: the pickler memo-references it the second time
         spelled = self._module_names.setdefault(spelled, spelled)
-        name = obj.__qualname__
+        if not is_allowed_global(spelled, name):
+            self.foreign_globals.append(f"{spelled}.{name}")
         if self.proto >= 4:
             self.save(spelled)
             self.save(name)
@@ -211,6 +216,9 @@ class StreamingPickler(pickle._Pickler):
         else:
             self.write(pickle.GLOBAL + spelled.encode("utf-8") + b"\n" + name.encode("utf-8") + b"\n")
         self.memoize(obj)
+
+
+StreamingPickler.dispatch[types.FunctionType] = StreamingPickler.save_global
 
 
 def _latin1_as_utf8(flat: np.ndarray, chunk: int = 16 << 20):
@@ -286,7 +294,7 @@ def split_big_arrays(d: dict, protocol: int) -> dict:
     for key, value in d.items():
         if not isinstance(value, np.ndarray):
             continue
-        limit = int((2**30 - 1) / value.dtype.itemsize)
+        limit = int(_BIG_LIMIT_BYTES / value.dtype.itemsize)
         total = int(np.prod(value.shape))
         if total <= limit:
             continue

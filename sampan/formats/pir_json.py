@@ -191,11 +191,14 @@ class _Translator:
         self.program = program
         self.block = program.global_block()
         self.names = {}         # value id -> var name
-        self.vectors = {}       # value id -> [var names]   (0.combine, ops returning vectors)
+        self.vectors = {}       # value id -> [var names]   (ops returning vectors; 0.combine once read)
+        self.combines = {}      # value id -> [operand value ids]   (0.combine, resolved when read)
+        self.stacks = {}        # value id -> (0.combine value id, the 1.stack op)   (emitted when read)
         self.consts = {}        # value id -> (python value, dtype name, shape)
         self.feeds = []         # (col, name)
         self.fetches = []       # (col, var name, alias)
         self.params = []
+        self.param_vars = set()  # names of the vars made by `p` ops
         self.counters = {}
         self.prefixes = set()   # name prefixes (before the first '.') in use
         self.current = None
@@ -256,6 +259,11 @@ class _Translator:
                 parts.append(f"%{vid}=const {self.consts[vid][0]!r}")
             elif vid in self.vectors:
                 parts.append(f"%{vid}=[{', '.join(self.vectors[vid])}]")
+            elif vid in self.combines or vid in self.stacks:
+                src = self.stacks[vid][0] if vid in self.stacks else vid
+                elems = ", ".join(self.names.get(v, repr(self.consts[v][0]) if v in self.consts else f"%{v}")
+                                  for v in self.combines.get(src, []))
+                parts.append(f"%{vid}={'stack' if vid in self.stacks else 'combine'}[{elems}]")
             else:
                 parts.append(f"%{vid}=<undefined>")
         return "(" + ", ".join(parts) + ")"
@@ -269,20 +277,54 @@ class _Translator:
         vid = self.operand(op, i)
         if vid == 0:
             return None
+        return self._value(vid, f"operand {i}")
+
+    def _value(self, vid, what):
         if vid in self.names:
             return self.names[vid]
         if vid in self.consts:
             return self._materialize(vid)
-        if vid in self.vectors:
-            raise PirFormatError(f"PIR op {self.where()}: operand {i} is a vector where a tensor is expected.")
-        raise PirFormatError(f"PIR op {self.where()}: operand {i} (%{vid}) is used before it is defined.")
+        if vid in self.stacks:
+            return _emit_stack(self, vid)
+        if vid in self.vectors or vid in self.combines:
+            raise PirFormatError(f"PIR op {self.where()}: {what} is a vector where a tensor is expected.")
+        raise PirFormatError(f"PIR op {self.where()}: {what} (%{vid}) is used before it is defined.")
+
+    def vector(self, vid):
+        """Var names of a vector value (``0.combine`` operands are resolved, constants materialised, now)."""
+        if vid not in self.vectors and vid in self.combines:
+            self.vectors[vid] = [self._value(v, f"element {j} of %{vid}") for j, v in enumerate(self.combines[vid])]
+        return list(self.vectors[vid])
 
     def inp_list(self, op, i):
         vid = self.operand(op, i)
-        if vid in self.vectors:
-            return list(self.vectors[vid])
+        if vid in self.vectors or vid in self.combines:
+            return self.vector(vid)
         name = self.inp(op, i)
         return [] if name is None else [name]
+
+    def int_array(self, op, i):
+        """An IntArray operand (shape, starts, axes, repeat times...) in the three forms legacy ops take it:
+        ``(values, None, None)`` for a constant, ``(values with None for run-time elements, None, [element
+        vars])`` for a ``0.combine`` / ``1.stack`` of scalars (the legacy ``*TensorList`` slot), or
+        ``(None, var, None)`` for a run-time 1-D tensor (the legacy ``*Tensor`` slot); ``None`` when absent."""
+        vid = self.operand(op, i)
+        if vid == 0:
+            return None
+        if vid in self.consts:
+            v = self.consts[vid][0]
+            return [int(x) for x in (v if isinstance(v, list) else [v])], None, None
+        src = self.stacks[vid][0] if vid in self.stacks else vid
+        if src in self.combines:
+            values = []
+            for v in self.combines[src]:
+                c = self.consts[v][0] if v in self.consts else None
+                c = c[0] if isinstance(c, list) and len(c) == 1 else c
+                values.append(int(c) if isinstance(c, (int, float)) else None)
+            return values, None, self.vector(src)
+        if src in self.vectors:
+            return [None] * len(self.vectors[src]), None, self.vector(src)
+        return None, self.inp(op, i), None
 
     def const(self, op, i, what):
         """The Python value of a constant operand (``1.full`` / ``1.full_int_array``), else an error."""
@@ -296,23 +338,33 @@ class _Translator:
     def is_const(self, op, i):
         return self.operand(op, i) in self.consts
 
-    def _materialize(self, vid):
-        value, dtype, shape = self.consts[vid]
+    def _materialize(self, vid, dtype=None):
+        """Emit the ``fill_constant`` (scalar) or ``assign_value`` (int list) op of a constant, in ``dtype``
+        (default: its own), and return its output var (bound to the value when in its own dtype)."""
+        value, own_dtype, shape = self.consts[vid]
+        cache = dtype is None or convert_dtype(dtype) == convert_dtype(own_dtype)
+        dt = convert_dtype(own_dtype if cache else dtype)
         name = f"{self._fresh('fill_constant' if not isinstance(value, list) else 'assign_value')}.tmp_0"
-        dt = convert_dtype(dtype)
         if isinstance(value, list):
             shape = [len(value)]
-            field_, code = ("int64_values", "longs") if dt.name == "int64" else ("int32_values", "ints")
+            if dt.name in ("float32", "float64"):
+                field_, code, vals = ("fp32_values", "floats", [float(x) for x in value]) if dt.name == "float32" \
+                    else ("fp64_values", "float64s", [float(x) for x in value])
+            else:
+                field_, code = ("int64_values", "longs") if dt.name == "int64" else ("int32_values", "ints")
+                vals = [int(x) for x in value]
             self.block.create_var(name=name, shape=shape, dtype=dt)
             self.emit("assign_value", {}, {"Out": [name]},
-                      [("dtype", "int", dt.proto), ("shape", "ints", shape), (field_, code, [int(x) for x in value])])
+                      [("dtype", "int", dt.proto), ("shape", "ints", shape), (field_, code, vals)])
         else:
+            value = _coerce(value, dt.name)
             self.block.create_var(name=name, shape=list(shape), dtype=dt)
-            self.emit("fill_constant", {}, {"Out": [name]},
+            self.emit("fill_constant", {"ShapeTensor": [], "ShapeTensorList": [], "ValueTensor": []}, {"Out": [name]},
                       [("dtype", "int", dt.proto), ("force_cpu", "bool", False), ("place_type", "int", -1),
                        ("shape", "longs", [int(s) for s in shape]), ("str_value", "string", repr(value)),
                        ("value", "float", float(value))])
-        self.names[vid] = name
+        if cache:
+            self.names[vid] = name
         return name
 
     # ---------------------------------------------------------------- ops
@@ -399,9 +451,7 @@ _SIMPLE = {
     "1.softplus": ("softplus", ["X"], ["Out"], {"beta": ("beta", "float"), "threshold": ("threshold", "float")}, []),
     "1.pow": ("pow", ["X"], ["Out"], {"y": ("factor", "float")}, []),
     "1.shape": ("shape", ["Input"], ["Out"], {}, []),
-    "1.shape64": ("shape", ["Input"], ["Out"], {}, []),
     "1.where": ("where", ["Condition", "X", "Y"], ["Out"], {}, []),
-    "1.stack": ("stack", ["X*"], ["Y"], {"axis": ("axis", "int")}, []),
     "1.top_k": ("top_k_v2", ["X", None], ["Out", "Indices"],
                 {"axis": ("axis", "int"), "largest": ("largest", "bool"), "sorted": ("sorted", "bool")}, []),
     "1.pad3d": ("pad3d", ["X", None], ["Out"], {"mode": ("mode", "string"), "pad_value": ("value", "float"),
@@ -416,8 +466,31 @@ for _p in _COMPARE:
 for _p in _LOGICAL:
     _SIMPLE[f"1.{_p}"] = (_p, ["X", "Y"], ["Out"], {}, [])
 
+_SIMPLE_STACK = ("stack", ["X*"], ["Y"], {"axis": ("axis", "int")}, [])
+
 # attrs of constant operands folded into legacy attributes: PIR id -> {operand index: (attr, type)}
 _FOLDED = {"1.top_k": {1: ("k", "int")}, "1.pad3d": {1: ("paddings", "ints")}}
+# tensor slots Paddle 2 writes empty when the value is an attribute (the folded constants above, pow's y)
+_EMPTY_SLOTS = {"1.top_k": ("K",), "1.pad3d": ("Paddings",), "1.pow": ("FactorTensor",)}
+
+
+def _coerce(value, dtype):
+    """A constant's Python value as the dtype (a name) stores it: int for integer types, bool, float."""
+    name = convert_dtype(dtype).name
+    if name == "bool":
+        return bool(value)
+    if name.startswith(("int", "uint")) and float(value).is_integer():
+        return int(value)
+    if name.startswith(("float", "bfloat")):
+        return float(value)
+    return value
+
+
+def _dtype_code(name, default=-1):
+    """VarType code of a PIR dtype attribute; ``default`` for an unset one (``Undefined(ALL_DTYPE)``)."""
+    if name in (None, "", "undefined") or str(name).startswith("Undefined"):
+        return default
+    return convert_dtype(name).proto
 
 
 def _convert(value, tname):
@@ -441,6 +514,8 @@ def _translate_simple(tr, op, spec, extra_attrs=()):
             inputs[slot] = [] if name is None else [name]
     attrs = [(legacy_name, t, _convert(op.attrs[p], t)) for p, (legacy_name, t) in attr_map.items()
              if p in op.attrs]
+    for slot in _EMPTY_SLOTS.get(op.name, ()):
+        inputs[slot] = []
     for i, (name, t) in _FOLDED.get(op.name, {}).items():
         attrs.append((name, t, _convert(tr.const(op, i, name), t)))
     attrs += list(fixed) + list(extra_attrs)
@@ -457,6 +532,16 @@ def _parameter(tr, op):
     vid, tt = op.results[0]
     oa = op.attrs.get("OA")
     persistable = bool(oa[0]) if isinstance(oa, list) and len(oa) == 3 else True
+    if name in tr.param_vars:
+        # Paddle writes one `p` op per reader of a shared variable (each nn.GRU / nn.SimpleRNN of a static
+        # program reads the same 'dropout_state__non_persistable'): it is the same variable again
+        old = tr.block.vars[name]
+        if _type_info(tt)[0] != (old.dtype.name if old.dtype is not None else None):
+            raise PirFormatError(f"PIR json: parameter {name!r} appears twice (op index {op.index}) with "
+                                 f"different dtypes.")
+        tr.names[vid] = name
+        return
+    tr.param_vars.add(name)
     v = tr.new_var(name, tt, persistable=persistable)
     if isinstance(oa, list) and len(oa) == 3:
         v.trainable = bool(oa[2])
@@ -482,13 +567,8 @@ def _fetch(tr, op):
 
 def _full(tr, op):
     vid, _ = op.results[0]
-    value = op.attrs["value"]
     dtype = op.attrs.get("dtype", "float32")
-    if dtype in ("int32", "int64", "int16", "int8", "uint8") and float(value).is_integer():
-        value = int(value)
-    elif dtype == "bool":
-        value = bool(value)
-    tr.consts[vid] = (value, dtype, list(op.attrs.get("shape", [1])))
+    tr.consts[vid] = (_coerce(op.attrs["value"], dtype), dtype, list(op.attrs.get("shape", [1])))
 
 
 def _full_int_array(tr, op):
@@ -497,14 +577,35 @@ def _full_int_array(tr, op):
 
 
 def _combine(tr, op):
-    names = []
-    for i in range(len(op.operands)):
-        names.append(tr.inp(op, i))
-    tr.vectors[op.results[0][0]] = names
+    # resolved when read: a shape consumer may take the constants among the elements as attribute values
+    tr.combines[op.results[0][0]] = list(op.operands)
+
+
+def _stack(tr, op):
+    """``1.stack`` of a ``0.combine``: Paddle 3 builds a run-time shape ``[n, -1]`` as combine + stack,
+    where Paddle 2 gave the scalars to the consumer's ``*TensorList`` slot. The stack op is emitted only
+    when something reads its result as a tensor; shape consumers take the elements (``int_array``)."""
+    vid = op.operands[0] if op.operands else 0
+    if vid in tr.combines and int(op.attrs.get("axis", 0)) == 0:
+        tr.stacks[op.results[0][0]] = (vid, op)
+        return
+    _translate_simple(tr, op, _SIMPLE_STACK)
+
+
+def _emit_stack(tr, vid):
+    src, op = tr.stacks.pop(vid)
+    current, tr.current = tr.current, op
+    try:
+        xs = tr.vector(src)
+        (out,) = tr.outputs(op, "stack", 1)
+        tr.emit("stack", {"X": xs}, {"Y": [out]}, [("axis", "int", int(op.attrs.get("axis", 0)))])
+    finally:
+        tr.current = current
+    return out
 
 
 def _builtin_split(tr, op):
-    vec = tr.vectors.get(op.operands[0])
+    vec = tr.vector(op.operands[0]) if op.operands[0] in tr.vectors or op.operands[0] in tr.combines else None
     if vec is None or len(vec) != len(op.results):
         raise PirFormatError(f"PIR op {tr.where()}: splits %{op.operands[0]}, which is not a vector of "
                              f"{len(op.results)} values.")
@@ -513,7 +614,7 @@ def _builtin_split(tr, op):
 
 
 def _builtin_slice(tr, op):
-    vec = tr.vectors.get(op.operands[0])
+    vec = tr.vector(op.operands[0]) if op.operands[0] in tr.vectors or op.operands[0] in tr.combines else None
     if vec is None:
         raise PirFormatError(f"PIR op {tr.where()}: slices %{op.operands[0]}, which is not a vector.")
     tr.names[op.results[0][0]] = vec[int(op.attrs["index"])]
@@ -555,17 +656,38 @@ def _xshape(tr, out_name, x_name):
 def _reshape(tr, op):
     x = tr.inp(op, 0)
     (out,) = tr.outputs(op, "reshape2", 1)
-    inputs = {"X": [x], "Shape": [], "ShapeTensor": []}
-    attrs = []
-    if tr.is_const(op, 1):
-        attrs.append(("shape", "ints", [int(s) for s in tr.const(op, 1, "shape")]))
-    elif tr.operand(op, 1) in tr.vectors:
-        inputs["ShapeTensor"] = tr.inp_list(op, 1)
-        attrs.append(("shape", "ints", []))
-    else:
-        inputs["Shape"] = [tr.inp(op, 1)]
-        attrs.append(("shape", "ints", []))
+    inputs, attrs = {"X": [x]}, []
+    _int_array_input(tr, op, 1, inputs, attrs, "shape", "ints", "Shape", "ShapeTensor")
     tr.emit("reshape2", inputs, {"Out": [out], "XShape": [_xshape(tr, out, x)]}, attrs)
+
+
+def _int_array_input(tr, op, i, inputs, attrs, attr, attr_type, tensor_slot, list_slot, default=None):
+    """Bind IntArray operand ``i`` the legacy way: a constant becomes attribute ``attr``; a combine/stack
+    of scalars the ``list_slot`` vars (with their known values, -1 for run-time ones, in ``attr``, as
+    Paddle 2 wrote); a run-time tensor the ``tensor_slot`` var. Empty slots are written, as Paddle does."""
+    got = tr.int_array(op, i)
+    values, tensor, tensors = got if got is not None else (default, None, None)
+    if tensor_slot:
+        inputs[tensor_slot] = [tensor] if tensor else []
+    elif tensor:
+        raise UnsupportedPirOpError(f"PIR op {tr.where()}: its {attr} (operand {i}) is a run-time tensor, which "
+                                    f"the legacy op cannot take. Operands: {tr.describe_operands(op)}.")
+    if list_slot:
+        inputs[list_slot] = tensors or []
+    elif tensors:
+        values = _require_known(tr, op, i, attr, values)
+    if values is None and tensor is None:
+        raise PirFormatError(f"PIR op {tr.where()}: operand {i} ({attr}) is missing.")
+    attrs.append((attr, attr_type, [-1 if v is None else int(v) for v in values or []]))
+    return values
+
+
+def _require_known(tr, op, i, what, values):
+    if any(v is None for v in values):
+        raise UnsupportedPirOpError(
+            f"PIR op {tr.where()}: its {what} (operand {i}) is computed at run time, not a constant; "
+            f"the legacy op needs it as an attribute. Operands: {tr.describe_operands(op)}.")
+    return values
 
 
 def _scale(tr, op):
@@ -619,8 +741,7 @@ def _reduce(legacy):
         axis = tr.const(op, 1, "axis") if len(op.operands) > 1 else []
         axis = [int(a) for a in (axis if isinstance(axis, list) else [axis])]
         ndim = len(tr.block.vars[x].shape or [])
-        dtype = op.attrs.get("dtype")
-        out_dtype = convert_dtype(dtype).proto if dtype not in (None, "undefined", "") else -1
+        out_dtype = _dtype_code(op.attrs.get("dtype"))
         (out,) = tr.outputs(op, legacy, 1)
         tr.emit(legacy, {"X": [x]}, {"Out": [out]},
                 [("dim", "ints", axis), ("keep_dim", "bool", bool(op.attrs.get("keepdim", False))),
@@ -647,33 +768,76 @@ def _cast(tr, op):
 def _squeeze(legacy):
     def fn(tr, op):
         x = tr.inp(op, 0)
-        axes = tr.const(op, 1, "axes")
+        inputs, attrs = {"X": [x]}, []
+        if legacy == "unsqueeze2":
+            _int_array_input(tr, op, 1, inputs, attrs, "axes", "ints", "AxesTensor", "AxesTensorList")
+        else:
+            _int_array_input(tr, op, 1, inputs, attrs, "axes", "ints", None, None)
         (out,) = tr.outputs(op, legacy, 1)
-        tr.emit(legacy, {"X": [x]}, {"Out": [out], "XShape": [_xshape(tr, out, x)]},
-                [("axes", "ints", [int(a) for a in (axes if isinstance(axes, list) else [axes])])])
+        tr.emit(legacy, inputs, {"Out": [out]}, attrs)    # no XShape: Paddle prunes it from inference programs
     return fn
+
+
+def _infer_flags(values, given=None):
+    """``infer_flags`` as Paddle 2 wrote them: -1 where a start/end is known only at run time."""
+    if values is None:
+        return [-1] * len(given or [])
+    flags = [int(f) for f in (given if given and len(given) == len(values) else [1] * len(values))]
+    return [-1 if v is None else f for v, f in zip(values, flags)]
 
 
 def _slice(tr, op):
     x = tr.inp(op, 0)
-    starts, ends = tr.const(op, 1, "starts"), tr.const(op, 2, "ends")
+    axes = [int(a) for a in op.attrs.get("axes", [])]
+    inputs, attrs = {"Input": [x]}, [("axes", "ints", axes)]
+    starts = _int_array_input(tr, op, 1, inputs, attrs, "starts", "ints", "StartsTensor", "StartsTensorList")
+    ends = _int_array_input(tr, op, 2, inputs, attrs, "ends", "ints", "EndsTensor", "EndsTensorList")
+    flags = _infer_flags(starts, op.attrs.get("infer_flags"))
+    if ends is None or None in ends:
+        flags = _infer_flags(ends, flags) if ends is not None else [-1] * len(axes)
+    attrs += [("infer_flags", "ints", flags or [-1] * len(axes)),
+              ("decrease_axis", "ints", [int(a) for a in op.attrs.get("decrease_axis", [])])]
     (out,) = tr.outputs(op, "slice", 1)
-    tr.emit("slice", {"Input": [x]}, {"Out": [out]},
-            [("axes", "ints", [int(a) for a in op.attrs.get("axes", [])]), ("starts", "ints", [int(s) for s in starts]),
-             ("ends", "ints", [int(e) for e in ends]),
-             ("infer_flags", "ints", [int(a) for a in op.attrs.get("infer_flags", [1] * len(starts))]),
-             ("decrease_axis", "ints", [int(a) for a in op.attrs.get("decrease_axis", [])])])
+    tr.emit("slice", inputs, {"Out": [out]}, attrs)
+
+
+def _strided_slice(tr, op):
+    x = tr.inp(op, 0)
+    axes = [int(a) for a in op.attrs.get("axes", [])]
+    inputs, attrs = {"Input": [x]}, [("axes", "ints", axes)]
+    known = True
+    for i, (attr, slot) in enumerate((("starts", "Starts"), ("ends", "Ends"), ("strides", "Strides")), 1):
+        values = _int_array_input(tr, op, i, inputs, attrs, attr, "ints", f"{slot}Tensor", f"{slot}TensorList")
+        known = known and values is not None and None not in values
+    attrs += [("infer_flags", "ints", [1 if known else -1] * len(axes)), ("decrease_axis", "ints", [])]
+    (out,) = tr.outputs(op, "strided_slice", 1)
+    tr.emit("strided_slice", inputs, {"Out": [out]}, attrs)
+
+
+def _axis_input(tr, op, i, inputs, attrs, slot="AxisTensor", attr="axis"):
+    """A Scalar(int) axis operand: an attribute when constant, else the ``AxisTensor`` var."""
+    if tr.is_const(op, i):
+        value = tr.const(op, i, attr)
+        inputs[slot] = []
+        attrs.append((attr, "int", int(value[0] if isinstance(value, list) else value)))
+    else:
+        inputs[slot] = [tr.inp(op, i)]
+        attrs.append((attr, "int", 0))
 
 
 def _split(tr, op):
     x = tr.inp(op, 0)
+    inputs, attrs = {"X": [x]}, []
     if op.name == "1.split_with_num":
-        num, sections, axis = int(op.attrs["num"]), [], int(tr.const(op, 1, "axis"))
+        _axis_input(tr, op, 1, inputs, attrs)
+        inputs["SectionsTensorList"] = []
+        attrs += [("num", "int", int(op.attrs["num"])), ("sections", "ints", [])]
     else:
-        sections, num, axis = [int(s) for s in tr.const(op, 1, "sections")], 0, int(tr.const(op, 2, "axis"))
+        _int_array_input(tr, op, 1, inputs, attrs, "sections", "ints", None, "SectionsTensorList")
+        _axis_input(tr, op, 2, inputs, attrs)
+        attrs.append(("num", "int", 0))
     (outs,) = tr.outputs(op, "split", 1)
-    tr.emit("split", {"X": [x]}, {"Out": outs}, [("axis", "int", axis), ("num", "int", num),
-                                                 ("sections", "ints", sections)])
+    tr.emit("split", inputs, {"Out": outs}, attrs)
 
 
 def _arg_max(tr, op):
@@ -688,25 +852,145 @@ def _arg_max(tr, op):
 
 def _gather(tr, op):
     x, index = tr.inp(op, 0), tr.inp(op, 1)
+    inputs, attrs = {"X": [x], "Index": [index]}, []
+    if len(op.operands) > 2 and tr.operand(op, 2):
+        _axis_input(tr, op, 2, inputs, attrs, slot="Axis")
+    else:
+        inputs["Axis"], attrs = [], [("axis", "int", 0)]
     (out,) = tr.outputs(op, "gather", 1)
-    axis = int(tr.const(op, 2, "axis")) if len(op.operands) > 2 else 0
-    tr.emit("gather", {"X": [x], "Index": [index]}, {"Out": [out]}, [("axis", "int", axis)])
+    tr.emit("gather", inputs, {"Out": [out]}, attrs)
 
 
-def _int_list_op(legacy, attr):
+def _int_list_op(legacy, attr, tensor_slot, list_slot):
     def fn(tr, op):
         x = tr.inp(op, 0)
-        values = tr.const(op, 1, attr)
+        inputs, attrs = {"X": [x]}, []
+        _int_array_input(tr, op, 1, inputs, attrs, attr, "ints", tensor_slot, list_slot)
         (out,) = tr.outputs(op, legacy, 1)
-        tr.emit(legacy, {"X": [x]}, {"Out": [out]}, [(attr, "ints", [int(v) for v in values])])
+        tr.emit(legacy, inputs, {"Out": [out]}, attrs)
     return fn
 
 
 def _clip(tr, op):
     x = tr.inp(op, 0)
-    lo, hi = float(tr.const(op, 1, "min")), float(tr.const(op, 2, "max"))
+    inputs, attrs = {"X": [x]}, []
+    for i, (attr, slot) in enumerate((("min", "Min"), ("max", "Max")), 1):
+        if tr.is_const(op, i):       # a constant bound is an attribute, as Paddle 2 wrote it
+            value = tr.const(op, i, attr)
+            inputs[slot] = []
+            attrs.append((attr, "float", float(value[0] if isinstance(value, list) else value)))
+        else:
+            inputs[slot] = [tr.inp(op, i)]
+            attrs.append((attr, "float", 0.0))
     (out,) = tr.outputs(op, "clip", 1)
-    tr.emit("clip", {"X": [x]}, {"Out": [out]}, [("min", "float", lo), ("max", "float", hi)])
+    tr.emit("clip", inputs, {"Out": [out]}, attrs)
+
+
+def _full_with_tensor(tr, op):
+    """``1.full_with_tensor(value, shape)`` (a shape known at run time) -> ``fill_constant`` with its
+    ``ShapeTensor`` / ``ShapeTensorList`` and, for a run-time value, ``ValueTensor``."""
+    dtype = op.attrs.get("dtype", "float32")
+    inputs, attrs = {}, []
+    if tr.is_const(op, 0):
+        value = tr.const(op, 0, "value")
+        value = _coerce(value[0] if isinstance(value, list) else value, dtype)
+        inputs["ValueTensor"] = []
+        attrs += [("value", "float", float(value)), ("str_value", "string", repr(value))]
+    else:
+        inputs["ValueTensor"] = [tr.inp(op, 0)]
+        attrs += [("value", "float", 0.0), ("str_value", "string", "")]
+    _int_array_input(tr, op, 1, inputs, attrs, "shape", "longs", "ShapeTensor", "ShapeTensorList")
+    attrs += [("dtype", "int", _dtype_code(dtype, 5)), ("force_cpu", "bool", False), ("place_type", "int", -1)]
+    (out,) = tr.outputs(op, "fill_constant", 1)
+    tr.emit("fill_constant", inputs, {"Out": [out]}, attrs)
+
+
+def _full_like(tr, op):
+    x = tr.inp(op, 0)
+    value = tr.const(op, 1, "fill value")
+    value = value[0] if isinstance(value, list) else value
+    (out,) = tr.outputs(op, "fill_any_like", 1)
+    tr.emit("fill_any_like", {"X": [x]}, {"Out": [out]},
+            [("dtype", "int", _dtype_code(op.attrs.get("dtype"))), ("value", "float", float(value))])
+
+
+def _shape64(tr, op):
+    """``1.shape64`` (int64 result) -> ``shape`` (int32, the only legacy shape op) + ``cast`` to int64."""
+    x = tr.inp(op, 0)
+    vid, tt = op.results[0]
+    base = tr._fresh("shape")
+    s32 = tr.block.create_var(name=f"{base}.tmp_0", shape=_type_info(tt)[1], dtype=BY_NAME["int32"])
+    tr.emit("shape", {"Input": [x]}, {"Out": [s32.name]}, [])
+    (out,) = tr.outputs(op, "cast", 1)
+    tr.emit("cast", {"X": [s32.name]}, {"Out": [out]}, [("in_dtype", "int", s32.dtype.proto),
+                                                        ("out_dtype", "int", _dtype_code(_type_info(tt)[0], 3))])
+
+
+def _arange(tr, op):
+    """``1.arange(start, end, step)`` -> ``range``; constant bounds become ``fill_constant`` ops of the
+    result dtype (the legacy op computes in its inputs' dtype)."""
+    dtype = op.attrs.get("dtype")
+    dtype = None if _dtype_code(dtype) == -1 else dtype
+    names = []
+    for i in range(3):
+        vid = tr.operand(op, i)
+        names.append(tr._materialize(vid, dtype) if vid in tr.consts and vid not in tr.names else tr.inp(op, i))
+    (out,) = tr.outputs(op, "range", 1)
+    tr.emit("range", {"Start": [names[0]], "End": [names[1]], "Step": [names[2]]}, {"Out": [out]}, [])
+
+
+_VALUE_FIELDS = {"bool": ("bool_values", "ints", int), "int32": ("int32_values", "ints", int),
+                 "int64": ("int64_values", "longs", int), "float32": ("fp32_values", "floats", float),
+                 "float64": ("fp64_values", "float64s", float)}
+
+
+def _assign_value(tr, op):
+    """``1.assign_value`` / ``1.assign_value_`` (a constant tensor written into the program) -> ``assign_value``."""
+    dt = convert_dtype(op.attrs.get("dtype", "float32"))
+    if dt.name not in _VALUE_FIELDS:
+        raise UnsupportedPirOpError(f"PIR op {tr.where()}: assign_value of dtype {dt.name} has no legacy form "
+                                    f"(supported: {', '.join(_VALUE_FIELDS)}).")
+    field_, code, conv = _VALUE_FIELDS[dt.name]
+    values = [conv(v) for v in op.attrs.get("values", [])]
+    (out,) = tr.outputs(op, "assign_value", 1)
+    tr.emit("assign_value", {}, {"Out": [out]}, [("dtype", "int", dt.proto),
+                                                 ("shape", "ints", [int(d) for d in op.attrs.get("shape", [])]),
+                                                 (field_, code, values)])
+
+
+_RNN_ATTRS = {"dropout_prob": "float", "is_bidirec": "bool", "input_size": "int", "hidden_size": "int",
+              "num_layers": "int", "mode": "string", "seed": "int", "is_test": "bool"}
+
+
+def _rnn(tr, op):
+    """``1.rnn(x, pre_state[], weight_list[], sequence_length?, dropout_state_in?)`` -> ``rnn``.
+
+    Results: out, dropout_state_out, state[] (a vector, taken apart by ``0.split``), reserve. As in
+    Paddle 2, the ``DropoutState`` output is the dropout-state variable itself (updated in place)."""
+    x = tr.inp(op, 0)
+    pre, weights = tr.inp_list(op, 1), tr.inp_list(op, 2)
+    seq, dropout_state = tr.inp(op, 3), tr.inp(op, 4)
+    base = tr._fresh("rnn")
+    (out_id, out_tt), (ds_id, ds_tt), (st_id, st_tt), (rs_id, _) = op.results[:4]
+    out = f"{base}.tmp_0"
+    tr.new_var(out, out_tt)
+    tr.names[out_id] = out
+    if _type_info(st_tt)[0] != "vec":
+        raise PirFormatError(f"PIR op {tr.where()}: the rnn states (result 2) are not a vector.")
+    states = [f"{base}.tmp_1_{j}" for j in range(len(st_tt["D"]))]
+    for name, ett in zip(states, st_tt["D"]):
+        tr.new_var(name, ett)
+    tr.vectors[st_id] = states
+    reserve = f"{base}.tmp_2"
+    tr.block.create_var(name=reserve, shape=[-1], dtype=BY_NAME["uint8"])
+    tr.names[rs_id] = reserve
+    if dropout_state is None:
+        dropout_state = f"{base}.dropout_state"
+        tr.block.create_var(name=dropout_state, shape=[-1], dtype=BY_NAME["uint8"])
+    tr.names[ds_id] = dropout_state
+    attrs = [(k, t, _convert(op.attrs[k], t)) for k, t in _RNN_ATTRS.items() if k in op.attrs]
+    tr.emit("rnn", {"Input": [x], "PreState": pre, "WeightList": weights, "SequenceLength": _opt(seq)},
+            {"Out": [out], "State": states, "Reserve": [reserve], "DropoutState": [dropout_state]}, attrs)
 
 
 def _interp(legacy):
@@ -745,7 +1029,11 @@ _SPECIAL = {
     "1.min": _reduce("reduce_min"), "1.prod": _reduce("reduce_prod"), "1.concat": _concat, "1.cast": _cast,
     "1.squeeze": _squeeze("squeeze2"), "1.unsqueeze": _squeeze("unsqueeze2"), "1.slice": _slice,
     "1.split": _split, "1.split_with_num": _split, "1.argmax": _arg_max, "1.gather": _gather,
-    "1.tile": _int_list_op("tile", "repeat_times"), "1.expand": _int_list_op("expand_v2", "shape"),
+    "1.tile": _int_list_op("tile", "repeat_times", "RepeatTimes", "repeat_times_tensor"),
+    "1.expand": _int_list_op("expand_v2", "shape", "Shape", "expand_shapes_tensor"),
     "1.clip": _clip, "1.bilinear_interp": _interp("bilinear_interp_v2"),
     "1.nearest_interp": _interp("nearest_interp_v2"), "1.conv2d_transpose": _conv2d_transpose,
+    "1.stack": _stack, "1.full_with_tensor": _full_with_tensor, "1.full_like": _full_like,
+    "1.shape64": _shape64, "1.strided_slice": _strided_slice, "1.arange": _arange, "1.rnn": _rnn,
+    "1.assign_value": _assign_value, "1.assign_value_": _assign_value,
 }

@@ -31,24 +31,23 @@ Example:
     >>> loads(data)["w"]
     array([1., 1., 1.], dtype=float32)
     >>> import os
-    >>> loads(pickle.dumps(os.system))
-    Traceback (most recent call last):
-    ...
-    sampan.formats.errors.UnsafeFileError: <bytes>: refusing to load: the pickle references the global 'posix.system', ...
+    >>> try:
+    ...     loads(pickle.dumps(os.system))
+    ... except UnsafeFileError as e:
+    ...     print(e.global_name)
+    posix.system
 """
 from __future__ import annotations
 
 import codecs
 import collections
-import io
-import mmap as _mmap
-import os
 import pickle
 import re
 from struct import unpack_from
 
 import numpy as np
 
+from .byte_source import Truncated, map_file, open_source
 from .errors import CorruptFileError, UnsafeFileError, describe_file
 
 __all__ = ["loads", "load_file", "load_stream", "SafeUnpickler", "is_allowed_global", "OPT_IN_HINT"]
@@ -195,132 +194,6 @@ def _resolve_global(module: str, name: str, path=None, offset=None):
     return obj
 
 
-# ---------------------------------------------------------------------- byte sources
-class _Truncated(Exception):
-    def __init__(self, have, need):
-        self.have, self.need = have, need
-
-
-class _BufferSource:
-    """Reads from bytes, a BytesIO buffer or a memory map; ``view=True`` hands out views for arrays."""
-
-    def __init__(self, buffer, view=False):
-        self.mv = memoryview(buffer).cast("B")
-        self.size = len(self.mv)
-        self.pos = 0
-        self.view = view
-
-    def _take(self, n):
-        p = self.pos
-        if p + n > self.size:
-            raise _Truncated(self.size, p + n)
-        self.pos = p + n
-        return p
-
-    def read(self, n) -> bytes:
-        p = self._take(n)
-        return self.mv[p:p + n].tobytes()
-
-    def read_byte(self) -> int:
-        p = self._take(1)
-        return self.mv[p]
-
-    def readline(self) -> bytes:
-        end = bytes(self.mv[self.pos:self.pos + 65536]).find(b"\n")
-        if end < 0:
-            raise _Truncated(self.size, self.size + 1)
-        return self.read(end + 1)
-
-    def read_array(self, n) -> np.ndarray:
-        p = self._take(n)
-        a = np.frombuffer(self.mv, np.uint8, n, p)
-        return a if self.view else a.copy()
-
-
-class _FileSource:
-    """Buffered sequential reader of a file whose size is known; big reads go straight into arrays."""
-
-    _CHUNK = 1 << 16
-
-    def __init__(self, f, size):
-        self.f = f
-        self.size = size
-        self.buf = b""
-        self.i = 0
-        self.base = 0
-
-    @property
-    def pos(self):
-        return self.base + self.i
-
-    def _ensure(self, n):
-        if len(self.buf) - self.i >= n:
-            return
-        if self.pos + n > self.size:
-            raise _Truncated(self.size, self.pos + n)
-        parts = [self.buf[self.i:]]
-        have = len(parts[0])
-        while have < n:
-            c = self.f.read(max(self._CHUNK, n - have))
-            if not c:  # the file shrank since its size was taken
-                raise _Truncated(self.pos + have, self.pos + n)
-            parts.append(c)
-            have += len(c)
-        self.base += self.i
-        self.buf = b"".join(parts)
-        self.i = 0
-
-    def read(self, n) -> bytes:
-        self._ensure(n)
-        i = self.i
-        self.i = i + n
-        return self.buf[i:i + n]
-
-    def read_byte(self) -> int:
-        if self.i >= len(self.buf):
-            self._ensure(1)
-        b = self.buf[self.i]
-        self.i += 1
-        return b
-
-    def readline(self) -> bytes:
-        while True:
-            end = self.buf.find(b"\n", self.i)
-            if end >= 0:
-                return self.read(end + 1 - self.i)
-            self._ensure(len(self.buf) - self.i + 1)
-
-    def read_array(self, n) -> np.ndarray:
-        if self.pos + n > self.size:
-            raise _Truncated(self.size, self.pos + n)
-        out = np.empty(n, np.uint8)
-        k = min(n, len(self.buf) - self.i)
-        out[:k] = np.frombuffer(self.buf, np.uint8, k, self.i)
-        self.base += self.i + k
-        self.buf, self.i = b"", 0
-        mv = memoryview(out)
-        while k < n:
-            got = self.f.readinto(mv[k:])
-            if not got:
-                raise _Truncated(self.base, self.base + n - k)
-            k += got
-            self.base += got
-        return out
-
-
-def _make_source(source, size, view):
-    if isinstance(source, (bytes, bytearray, memoryview, _mmap.mmap)):
-        return _BufferSource(source, view)
-    if isinstance(source, io.BytesIO):
-        return _BufferSource(source.getbuffer()[source.tell():], False)
-    if size is None:
-        try:
-            size = os.fstat(source.fileno()).st_size - source.tell()
-        except (AttributeError, OSError, io.UnsupportedOperation):
-            return _BufferSource(source.read(), False)   # a stream of unknown size
-    return _FileSource(source, size)
-
-
 # ---------------------------------------------------------------------- the machine
 class _Mark:
     pass
@@ -368,39 +241,47 @@ class SafeUnpickler:
     """
 
     def __init__(self, source, path=None, size=None, view=False):
-        self.src = _make_source(source, size, view)
+        self.src = open_source(source, size, view)
         self.path = path
         self.stack = []
         self.metastack = []
         self.memo = {}
         self.proto = 0
-        self.op_offset = 0
 
     # ------------------------------------------------------------ driver
     def load(self):
-        src, table = self.src, _OPS
+        """Run to the STOP opcode and return the object. Errors name the file and the byte offset
+        where reading stopped."""
+        table, read_byte, memo = _TABLE, self.src.read_byte, self.memo
         try:
             while True:
-                self.op_offset = src.pos
-                code = src.read_byte()
-                fn = table.get(code)
-                if fn is None:
-                    raise self._corrupt(f"not a valid pickle: unknown opcode 0x{code:02x}")
-                if fn(self) is _STOP:
+                code = read_byte()
+                if code == 0x94:        # MEMOIZE and BINGET are half the opcodes of a state dict: inline
+                    self._memo_put(len(memo), self.stack[-1])
+                elif code == 0x68:
+                    self.stack.append(memo[read_byte()])
+                elif table[code](self) is _STOP:
                     return self.stack.pop()
-        except _Truncated as t:
+        except Truncated as t:
             raise CorruptFileError(f"truncated: {t.have} of at least {t.need} bytes (the file ends inside the "
-                                   "pickle data)", self.path, self.op_offset) from None
+                                   "pickle data)", self.path, t.have) from None
         except (UnsafeFileError, CorruptFileError) as e:
             if e.path is None:
-                raise type(e)(e.reason, self.path, self.op_offset,
+                raise type(e)(e.reason, self.path, self.offset,
                               **({"global_name": e.global_name} if isinstance(e, UnsafeFileError) else {})) from None
             raise
-        except (IndexError, KeyError, TypeError, ValueError, UnicodeDecodeError, OverflowError) as e:
+        except KeyError as e:
+            raise self._corrupt(f"memo key {e} referenced before it was stored") from None
+        except (IndexError, TypeError, ValueError, UnicodeDecodeError, OverflowError) as e:
             raise self._corrupt(f"malformed pickle ({type(e).__name__}: {e})") from None
 
+    @property
+    def offset(self) -> int:
+        """Byte offset reached in the source."""
+        return self.src.pos
+
     def _corrupt(self, msg):
-        return CorruptFileError(msg, self.path, self.op_offset)
+        return CorruptFileError(msg, self.path, self.offset)
 
     def _pop_mark(self):
         items = self.stack
@@ -413,8 +294,6 @@ class SafeUnpickler:
             obj.memo_keys.append(i)
 
     def _get(self, i):
-        if i not in self.memo:
-            raise self._corrupt(f"memo key {i} referenced before it was stored")
         self.stack.append(self.memo[i])
 
     def _length(self, fmt, size):
@@ -422,7 +301,7 @@ class SafeUnpickler:
         if n < 0:
             raise self._corrupt(f"negative length {n}")
         if self.src.pos + n > self.src.size:
-            raise _Truncated(self.src.size, self.src.pos + n)
+            raise Truncated(self.src.size, self.src.pos + n)
         return n
 
     def _in_array_state(self, extra=0):
@@ -472,7 +351,7 @@ class SafeUnpickler:
             raise _bad(f"BUILD (setstate) on a {type(inst).__name__} is not allowed")
 
     def find_class(self, module, name):
-        return _resolve_global(module, name, self.path, self.op_offset)
+        return _resolve_global(module, name, self.path, self.offset)
 
     def _global(self, module, name):
         self.stack.append(self.find_class(module, name))
@@ -560,7 +439,7 @@ for _code, _what in ((pickle.PERSID, "persistent ids (PERSID)"), (pickle.BINPERS
 def _inst(vm):
     module = vm.src.readline()[:-1].decode("ascii")
     name = vm.src.readline()[:-1].decode("ascii")
-    _resolve_global(module, name, vm.path, vm.op_offset)
+    _resolve_global(module, name, vm.path, vm.offset)
     raise _bad(f"class instantiation (INST {module}.{name})")
 
 
@@ -774,6 +653,15 @@ _OPS[pickle.LONG_BINPUT[0]] = lambda vm: vm._memo_put(unpack_from("<I", vm.src.r
 _OPS[pickle.MEMOIZE[0]] = lambda vm: vm._memo_put(len(vm.memo), vm.stack[-1])
 
 
+def _unknown(code):
+    def fn(vm):
+        raise CorruptFileError(f"not a valid pickle: unknown opcode 0x{code:02x}", vm.path, vm.offset - 1)
+    return fn
+
+
+_TABLE = [_OPS.get(c) or _unknown(c) for c in range(256)]   # indexed by opcode byte
+
+
 # ---------------------------------------------------------------------- entry points
 def loads(data, *, path=None):
     """Unpickle ``data`` (bytes-like) with the allow-list; arrays are fresh copies."""
@@ -786,12 +674,11 @@ def load_file(path, *, mmap: bool = False):
     With ``mmap=True`` array data larger than 4 KiB is not read: the arrays are views of a
     copy-on-write memory map of the file (writable; writes never reach the file), paged in on access.
     """
+    if mmap:
+        mm = map_file(path)
+        return SafeUnpickler(mm if mm is not None else b"", path=path, view=True).load()
     with open(path, "rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
-        if mmap and size:
-            mm = _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_COPY)
-            return SafeUnpickler(mm, path=path, view=True).load()
-        return SafeUnpickler(f, path=path, size=size).load()
+        return SafeUnpickler(f, path=path).load()
 
 
 def load_stream(f, *, path=None):

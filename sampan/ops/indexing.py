@@ -310,7 +310,7 @@ def _masked_select_grad(ctx):
 
 
 @op("one_hot_v2", "X depth_tensor?", "Out", {"depth": ("int", -1), "dtype": ("int", 5),
-                                             "allow_out_of_range": ("bool", False)})
+                                             "allow_out_of_range": ("bool", False)}, no_grad="X depth_tensor")
 def one_hot_v2(ins, attrs):
     """One-hot encoding of the int tensor X with ``depth`` classes (appended as the last dim)."""
     x = ins["X"]

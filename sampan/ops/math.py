@@ -277,7 +277,7 @@ def _sum_grad(ctx):
 
 # ---------------------------------------------------------------------------- scale / cast / clip / pow
 @op("scale", "X ScaleTensor?", "Out",
-    {"scale": ("float", 1.0), "bias": ("float", 0.0), "bias_after_scale": ("bool", True)})
+    {"scale": ("float", 1.0), "bias": ("float", 0.0), "bias_after_scale": ("bool", True)}, no_grad="ScaleTensor")
 def scale(ins, attrs):
     """Out = scale * X + bias (``bias_after_scale``) or scale * (X + bias). ScaleTensor overrides ``scale``."""
     x = ins["X"]
@@ -314,6 +314,12 @@ def cast(ins, attrs):
     return {"Out": x.astype(dt)}
 
 
+@cast.meta
+def _cast_meta(metas, attrs):
+    (shape, _), = metas["X"]
+    return {"Out": (list(shape or []), BY_PROTO[attrs["out_dtype"]])}
+
+
 @cast.grad
 def _cast_grad(ctx):
     x = ctx.x("X")
@@ -333,7 +339,7 @@ def _scalar_input(v, default):
     return np.asarray(v).reshape(-1)[0].item()
 
 
-@op("clip", "X Min? Max?", "Out", {"min": ("float", 0.0), "max": ("float", 0.0)})
+@op("clip", "X Min? Max?", "Out", {"min": ("float", 0.0), "max": ("float", 0.0)}, no_grad="Min Max")
 def clip(ins, attrs):
     """Out = min(max(X, min), max); the Min / Max tensors override the attributes."""
     x = ins["X"]
@@ -353,7 +359,7 @@ def _clip_grad(ctx):
     return {"X": ctx.dout("Out") * ((x > lo) & (x < hi))}
 
 
-@op("pow", "X FactorTensor?", "Out", {"factor": ("float", 1.0)})
+@op("pow", "X FactorTensor?", "Out", {"factor": ("float", 1.0)}, no_grad="FactorTensor")
 def pow_op(ins, attrs):
     """Out = X ** factor (FactorTensor overrides ``factor``)."""
     x = ins["X"]

@@ -15,7 +15,8 @@ import numpy as np
 
 from .registry import op
 
-__all__ = ["sgd_update", "adam_update", "adam_scalars", "adam_apply", "momentum_update", "rmsprop_update", "adagrad_update"]
+__all__ = ["sgd_update", "adam_update", "adam_scalars", "adam_apply", "momentum_update", "rmsprop_update",
+           "adagrad_update"]
 
 
 def _scalar(a, dt):
@@ -183,9 +184,8 @@ def _adam_kernel(ins, attrs, coeff=0.0, lr_ratio=1.0, with_decay=False):
     if skip is not None and bool(np.asarray(skip).reshape(-1)[0]):
         return {"ParamOut": p.copy(), "Moment1Out": ins["Moment1"].copy(), "Moment2Out": ins["Moment2"].copy(),
                 "Beta1PowOut": b1p.copy(), "Beta2PowOut": b2p.copy(), "MasterParamOut": None}
-    beta1 = attrs["beta1"] if ins.get("Beta1Tensor") is None else float(np.asarray(ins["Beta1Tensor"]).reshape(-1)[0])
-    beta2 = attrs["beta2"] if ins.get("Beta2Tensor") is None else float(np.asarray(ins["Beta2Tensor"]).reshape(-1)[0])
-    eps = attrs["epsilon"] if ins.get("EpsilonTensor") is None else float(np.asarray(ins["EpsilonTensor"]).reshape(-1)[0])
+    beta1, beta2, eps = (attrs[a] if ins.get(s) is None else float(np.asarray(ins[s]).reshape(-1)[0])
+                         for a, s in (("beta1", "Beta1Tensor"), ("beta2", "Beta2Tensor"), ("epsilon", "EpsilonTensor")))
     if p.shape != ins["Grad"].shape:
         raise ValueError(f"{'adamw' if with_decay else 'adam'}: Param {list(p.shape)} and Grad "
                          f"{list(ins['Grad'].shape)} must have the same shape.")

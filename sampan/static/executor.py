@@ -209,6 +209,7 @@ class Executor:
             plan = _Plan(block)
             self._plans[id(block)] = plan
         vars_ = block.vars
+        captured = program._captured
         fetched = {"__fetch_cols__": {}}
 
         def read(name):
@@ -216,6 +217,8 @@ class Executor:
                 return env[name]
             if scope.has(name):
                 return scope.get(name)
+            if name in captured:   # an eager tensor used while the program was built
+                return captured[name]._data
             v = vars_.get(name)
             if v is not None and v.need_check_feed:
                 raise ValueError(f"Executor.run: the program needs a value for data variable {name!r}: "
