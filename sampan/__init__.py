@@ -46,3 +46,6 @@ from . import nn  # noqa: F401,E402
 from . import optimizer  # noqa: F401,E402
 from . import regularizer  # noqa: F401,E402
 from .nn.param_attr import ParamAttr  # noqa: F401,E402
+
+# --- deployment: paddle.inference (predictor) ---
+from . import inference  # noqa: F401,E402

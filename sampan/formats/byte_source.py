@@ -30,37 +30,45 @@ class Truncated(Exception):
 
 
 class BufferSource:
-    """Reads from bytes, a BytesIO buffer or a memory map; ``view=True`` hands out views for arrays."""
+    """Reads from bytes, a BytesIO buffer or a memory map; ``view=True`` hands out views for arrays.
 
-    def __init__(self, buffer, view: bool = False, base: int = 0):
-        self.mv = memoryview(buffer).cast("B")
+    Both sources expose ``buf`` and ``i`` (next byte ``buf[i]`` while ``i < len(buf)``) so a decoder
+    loop may read opcode bytes inline; ``read_byte`` does the same with refills and checks.
+    """
+
+    def __init__(self, buffer, view: bool = False):
+        self.buf = self.mv = memoryview(buffer).cast("B")
         self.size = len(self.mv)
-        self.pos = base
+        self.i = 0
         self.view = view
 
+    @property
+    def pos(self) -> int:
+        return self.i
+
     def _take(self, n):
-        p = self.pos
+        p = self.i
         if p + n > self.size:
             raise Truncated(self.size, p + n)
-        self.pos = p + n
+        self.i = p + n
         return p
 
     def remaining(self) -> int:
-        return self.size - self.pos
+        return self.size - self.i
 
     def read(self, n) -> bytes:
         p = self._take(n)
         return self.mv[p:p + n].tobytes()
 
     def read_byte(self) -> int:
-        p = self.pos
+        p = self.i
         if p >= self.size:
             raise Truncated(self.size, p + 1)
-        self.pos = p + 1
+        self.i = p + 1
         return self.mv[p]
 
     def readline(self) -> bytes:
-        end = bytes(self.mv[self.pos:self.pos + 65536]).find(b"\n")
+        end = bytes(self.mv[self.i:self.i + 65536]).find(b"\n")
         if end < 0:
             raise Truncated(self.size, self.size + 1)
         return self.read(end + 1)

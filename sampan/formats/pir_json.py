@@ -10,11 +10,22 @@ Paddle 2.x writes for the same layer (FORMATS.md section 6): ``1.matmul`` -> ``m
 ``1.fetch`` -> a ``fetch`` op, ... so one Executor runs programs of both generations, and a
 translated program can be written as a ``.pdmodel``.
 
-Names: parameters keep their ``p`` names (``linear_0.w_0``), inputs the ``name`` of their ``1.data``
-op, other values get ``<legacy op type>_<n>.tmp_<k>``. Constants that feed a tensor input which
-the legacy op cannot take as an attribute are materialised as ``fill_constant`` / ``assign_value``
-ops. An op without a translation raises ``UnsupportedPirOpError`` naming the op, its index and its
-operands. Only decoding exists: sampan writes programs as ``.pdmodel``.
+Names: parameters keep their ``p`` names (``linear_0.w_0``; a name written by several ``p`` ops is
+one variable), inputs the ``name`` of their ``1.data`` op, other values get
+``<legacy op type>_<n>.tmp_<k>``. Constants that feed a tensor input which the legacy op cannot take
+as an attribute are materialised as ``fill_constant`` / ``assign_value`` ops. An op without a
+translation raises ``UnsupportedPirOpError`` naming the op, its index and its operands. Only decoding
+exists: sampan writes programs as ``.pdmodel``.
+
+IntArray operands (shapes, starts/ends, axes, repeat times) come in three forms, bound as Paddle 2
+bound them: a constant -> the attribute; a ``0.combine`` of scalars, possibly through ``1.stack`` (how
+Paddle 3 builds ``[batch, -1]``) -> the legacy ``*TensorList`` slot, with the known values (-1 for
+run-time ones) in the attribute; a run-time 1-D tensor -> the ``*Tensor`` slot. ``0.combine`` operands
+and ``1.stack`` are therefore resolved when read: a stack that something reads as a tensor is emitted
+then. Other conventions: ``1.shape64`` -> ``shape`` (int32, the only legacy shape op) + ``cast`` to
+int64; ``1.full_with_tensor`` -> ``fill_constant`` with its shape slots; ``1.rnn`` -> ``rnn``, its
+``DropoutState`` output bound to the dropout-state variable (as Paddle 2 wrote it) and its state
+vector taken apart by ``0.split``.
 
 Example:
     >>> from sampan.formats.pir_json import load_pir_json
@@ -934,7 +945,19 @@ def _arange(tr, op):
     names = []
     for i in range(3):
         vid = tr.operand(op, i)
-        names.append(tr._materialize(vid, dtype) if vid in tr.consts and vid not in tr.names else tr.inp(op, i))
+        if vid in tr.consts and vid not in tr.names:
+            names.append(tr._materialize(vid, dtype))
+            continue
+        name = tr.inp(op, i)
+        have = tr.block.vars[name].dtype
+        if dtype is not None and have is not None and have != convert_dtype(dtype):
+            # a run-time bound of another dtype: cast it first, as paddle.arange does in Paddle 2
+            cast = f"{tr._fresh('cast')}.tmp_0"
+            tr.block.create_var(name=cast, shape=tr.block.vars[name].shape, dtype=convert_dtype(dtype))
+            tr.emit("cast", {"X": [name]}, {"Out": [cast]}, [("in_dtype", "int", have.proto),
+                                                             ("out_dtype", "int", convert_dtype(dtype).proto)])
+            name = cast
+        names.append(name)
     (out,) = tr.outputs(op, "range", 1)
     tr.emit("range", {"Start": [names[0]], "End": [names[1]], "Step": [names[2]]}, {"Out": [out]}, [])
 

@@ -252,11 +252,17 @@ class SafeUnpickler:
     def load(self):
         """Run to the STOP opcode and return the object. Errors name the file and the byte offset
         where reading stopped."""
-        table, read_byte, memo = _TABLE, self.src.read_byte, self.memo
+        src, table, memo = self.src, _TABLE, self.memo
+        read_byte = src.read_byte
         try:
             while True:
-                code = read_byte()
-                if code == 0x94:        # MEMOIZE and BINGET are half the opcodes of a state dict: inline
+                i, buf = src.i, src.buf      # the opcode byte, read inline (this loop is the hot path)
+                if i < len(buf):
+                    code = buf[i]
+                    src.i = i + 1
+                else:
+                    code = read_byte()
+                if code == 0x94:            # MEMOIZE and BINGET are half the opcodes of a state dict
                     self._memo_put(len(memo), self.stack[-1])
                 elif code == 0x68:
                     self.stack.append(memo[read_byte()])

@@ -158,6 +158,7 @@ class Plan:
         # persistables an op overwrote (batch_norm statistics in training mode) are carried to the next run
         self._writeback = [(param_reg[n], cur[n]) for n in param_reg if cur[n] != param_reg[n]]
         self.written_params = [n for n in param_reg if cur[n] != param_reg[n]]
+        self._param_reg = param_reg
         self._build_steps(staged, const_regs)
         self._base = base
 
@@ -191,6 +192,10 @@ class Plan:
             steps.append((nd.kernel, nd.attrs, single_in, list_in, single_out, list_out,
                           tuple(frees.get(k, ())), (nd.index, nd.type)))
         self.steps = steps
+
+    def param_value(self, name):
+        """The current value of a parameter the program rewrites (see ``written_params``)."""
+        return self._base[self._param_reg[name]]
 
     # ------------------------------------------------------------------ running
     def run(self, feeds):

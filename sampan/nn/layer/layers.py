@@ -387,9 +387,11 @@ class Layer:
         return self
 
     def clear_gradients(self, set_to_zero=True):
+        """Reset the parameters' gradients to zeros (a memory-free cleared gradient) or to None."""
+        from ...core.autograd import cleared_grad
         for p in self.parameters():
-            if not p.stop_gradient:
-                p.clear_gradient(set_to_zero)
+            if not p.stop_gradient and p._grad is not None:
+                p._grad = cleared_grad(p._data.shape, p._grad.dtype) if set_to_zero else None
 
     # ------------------------------------------------------------------ state
     def _state_dict_impl(self, destination, include_sublayers, prefix, include_non_persistable, use_hook):
