@@ -789,24 +789,14 @@ def _squeeze(legacy):
     return fn
 
 
-def _infer_flags(values, given=None):
-    """``infer_flags`` as Paddle 2 wrote them: -1 where a start/end is known only at run time."""
-    if values is None:
-        return [-1] * len(given or [])
-    flags = [int(f) for f in (given if given and len(given) == len(values) else [1] * len(values))]
-    return [-1 if v is None else f for v, f in zip(values, flags)]
-
-
 def _slice(tr, op):
     x = tr.inp(op, 0)
     axes = [int(a) for a in op.attrs.get("axes", [])]
     inputs, attrs = {"Input": [x]}, [("axes", "ints", axes)]
-    starts = _int_array_input(tr, op, 1, inputs, attrs, "starts", "ints", "StartsTensor", "StartsTensorList")
-    ends = _int_array_input(tr, op, 2, inputs, attrs, "ends", "ints", "EndsTensor", "EndsTensorList")
-    flags = _infer_flags(starts, op.attrs.get("infer_flags"))
-    if ends is None or None in ends:
-        flags = _infer_flags(ends, flags) if ends is not None else [-1] * len(axes)
-    attrs += [("infer_flags", "ints", flags or [-1] * len(axes)),
+    _int_array_input(tr, op, 1, inputs, attrs, "starts", "ints", "StartsTensor", "StartsTensorList")
+    _int_array_input(tr, op, 2, inputs, attrs, "ends", "ints", "EndsTensor", "EndsTensorList")
+    # infer_flags (-1 where a bound is known only at run time) are Paddle's own, as in Paddle 2
+    attrs += [("infer_flags", "ints", [int(f) for f in op.attrs.get("infer_flags", [1] * len(axes))]),
               ("decrease_axis", "ints", [int(a) for a in op.attrs.get("decrease_axis", [])])]
     (out,) = tr.outputs(op, "slice", 1)
     tr.emit("slice", inputs, {"Out": [out]}, attrs)

@@ -247,3 +247,385 @@ def test_translated_program_reproduces_paddle_output(model, kind):
     x = np.load(os.path.join(PIR, model, "input.npy"))
     (out,) = program_runner.run(m.program, params, {"x": x})
     np.testing.assert_allclose(out, np.load(os.path.join(PIR, model, f"{kind}_output.npy")), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ interop fixtures
+# tests/fixtures/interop: the same networks written by Paddle 3.3.1 as PIR json and by 3.3.1 in legacy mode
+# (or 2.6.2 where 3.3.1-legacy could not export them): the translation must give Paddle 2's program.
+INTEROP = os.path.join(os.path.dirname(FIX), "interop")
+INTEROP_MODELS = sorted(d for d in os.listdir(os.path.join(INTEROP, "3.3.1-pir"))
+                        if os.path.isdir(os.path.join(INTEROP, "3.3.1-pir", d)))
+INTEROP_CASES = [(m, k) for m in INTEROP_MODELS for k in ("jit", "static")]
+
+
+def _interop_pir(model, kind):
+    return load_pir_json(_read(INTEROP, "3.3.1-pir", model, kind, "model.json"))
+
+
+def _interop_legacy(model, kind):
+    for flavour in ("3.3.1-legacy", "2.6.2"):
+        path = os.path.join(INTEROP, flavour, model, kind, "model.pdmodel")
+        if os.path.isfile(path):
+            prog = decode_program(_read(path))
+            ops = [op for op in prog.global_block().ops
+                   if not (op.type == "scale" and op.output("Out")[0].startswith("save_infer_model/"))]
+            return flavour, prog, ops
+    raise AssertionError(f"no legacy export of {model}/{kind}")
+
+
+# oneDNN switches some 2.6.2 ops carry (FORMATS.md: kernels ignore them)
+BACKEND_ATTRS = {"use_mkldnn", "mkldnn_data_type", "use_onednn", "onednn_data_type", "use_quantizer"}
+
+
+def _normalized(op):
+    """The attributes of ``op`` with the differences between Paddle 3's and Paddle 2's programs that are
+    known and harmless taken out (each is a choice of the translation, explained in pir_json.py):
+
+    * integer scalars feeding shape lists: Paddle 2 made int32 ``fill_constant`` ops pinned to the CPU
+      (shape ``[]`` or ``[1]``), PIR declares int64 0-d ``1.full`` values, which the translation keeps;
+    * Paddle 2 left ``str_value`` empty for some ``fill_constant`` ops; the translation always writes it;
+    * ``reduce_*`` over ``dim=[]`` (all axes): 2.6.2 wrote ``reduce_all=False``, the translation True;
+    * the conv bias ``reshape2``: 2.x wrote ``[1, C, 1, 1]``, 3.x's constant is ``[1, -1, 1, 1]``."""
+    a = {k: v for k, v in op.attrs.items() if k not in COMMON | BACKEND_ATTRS}
+    if op.type == "fill_constant" and a.get("dtype") in (2, 3) and list(a.get("shape", [])) in ([], [1]):
+        a.update(dtype="int", shape="scalar")
+        a.pop("force_cpu", None)
+    if op.type == "fill_constant":
+        a.pop("str_value", None)
+    if op.type.startswith("reduce_") and a.get("dim") == []:
+        a.pop("reduce_all", None)
+    if op.type == "reshape2" and len(a.get("shape", [])) == 4 and a["shape"][0] == 1 and a["shape"][2:] == [1, 1]:
+        a["shape"] = [1, "C", 1, 1]
+    return a
+
+
+@pytest.mark.parametrize("model,kind", INTEROP_CASES)
+def test_interop_translation_equals_legacy_program(model, kind):
+    flavour, legacy, legacy_ops = _interop_legacy(model, kind)
+    pir = _interop_pir(model, kind).program
+    block = pir.global_block()
+    # PIR's shape64 (int64) becomes the legacy shape op (int32) + a cast to int64
+    ops = [op for i, op in enumerate(block.ops)
+           if not (op.type == "cast" and i and block.ops[i - 1].type == "shape"
+                   and op.input("X") == block.ops[i - 1].output("Out"))]
+    assert [op.type for op in ops] == [op.type for op in legacy_ops], flavour
+    for a, b in zip(legacy_ops, ops):
+        assert _normalized(b) == _normalized(a), (a.type, flavour)
+        for k in b.attrs:
+            assert b.attr_types[k] == a.attr_types.get(k, b.attr_types[k]), (a.type, k)
+        # 3.3.1-legacy's scale has an (empty) BiasTensor slot that 2.6.2 and sampan's kernel do not know
+        legacy_inputs = {k: v for k, v in a.inputs.items() if not (a.type == "scale" and k == "BiasTensor")}
+        # Paddle 2 writes the empty optional slots of most ops (not of every fill_constant); so does sampan
+        assert set(legacy_inputs) <= set(b.inputs), a.type
+        assert not any(b.inputs[k] for k in set(b.inputs) - set(legacy_inputs)), a.type
+        assert sorted(b.outputs) == sorted(a.outputs), a.type
+        for slot, names in legacy_inputs.items():
+            assert len(b.inputs[slot]) == len(names), (a.type, slot)
+            for n1, n2 in zip(names, b.inputs[slot]):
+                if legacy.global_block().vars[n1].persistable:
+                    assert n1 == n2, (a.type, slot)    # parameters keep their names, in the same order
+        for slot, names in a.outputs.items():
+            assert len(b.outputs[slot]) == len(names), (a.type, slot)
+
+
+@pytest.mark.parametrize("model,kind", INTEROP_CASES)
+def test_interop_translation_reproduces_paddle_output(model, kind):
+    m = _interop_pir(model, kind)
+    assert not program_runner.missing_ops(m.program)
+    block = m.program.global_block()
+    for op in block.ops:    # every name an op uses is a var of the block
+        for n in op.input_arg_names + op.output_arg_names:
+            assert n in block.vars, (op.type, n)
+    d = os.path.join(INTEROP, "3.3.1-pir", model)
+    with open(os.path.join(d, "MANIFEST.json")) as f:
+        man = json.load(f)
+    params = {}
+    if m.parameter_names:
+        params = program_runner.read_pdiparams(_read(d, kind, "model.pdiparams"), m.parameter_names)
+    feeds = {i["name"]: np.load(os.path.join(d, i["file"])) for i in man["inputs"]}
+    assert m.feed_names == [i["name"] for i in man["inputs"]]
+    outs = program_runner.run(m.program, params, feeds)
+    assert len(outs) == len(man["outputs"])
+    for got, o in zip(outs, man["outputs"]):
+        want = np.load(os.path.join(d, o["file"]))
+        assert got.dtype == want.dtype and got.shape == want.shape, o["file"]
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=o["file"])
+
+
+def test_rnn_becomes_the_legacy_rnn_op():
+    flavour, legacy, legacy_ops = _interop_legacy("lstm", "jit")
+    m = _interop_pir("lstm", "jit")
+    block = m.program.global_block()
+    rnn = next(op for op in block.ops if op.type == "rnn")
+    want = next(op for op in legacy_ops if op.type == "rnn")
+    assert rnn.input("WeightList") == want.input("WeightList")          # w_ih, w_hh per layer, then the biases
+    assert len(rnn.input("PreState")) == 2 and rnn.input("SequenceLength") == []
+    assert rnn.attrs == {k: v for k, v in want.attrs.items() if k not in COMMON}
+    # DropoutState is written into the dropout-state variable itself (a non-persistable `p` in jit.save files)
+    assert rnn.output("DropoutState") == ["lstm_0.dropout_state__non_persistable"]
+    assert not block.vars["lstm_0.dropout_state__non_persistable"].persistable
+    assert "lstm_0.dropout_state__non_persistable" not in m.parameter_names
+    # the final states (a vector result, taken apart by 0.split) are fetched as outputs 1 and 2
+    fetches = {op.attrs["col"]: op.input("X")[0] for op in block.ops if op.type == "fetch"}
+    assert [fetches[1], fetches[2]] == rnn.output("State")
+    assert block.vars[rnn.output("State")[0]].shape == [2, -1, 5]
+
+
+def test_rnn_with_sequence_length_and_a_shared_dropout_state():
+    m = _interop_pir("gru", "static")
+    block = m.program.global_block()
+    gru, simple = [op for op in block.ops if op.type == "rnn"]
+    assert gru.input("SequenceLength") == ["lengths"] and simple.input("SequenceLength") == []
+    assert (gru.attrs["mode"], gru.attrs["is_bidirec"], simple.attrs["mode"]) == ("GRU", True, "RNN_TANH")
+    # save_inference_model writes one persistable `p` op per rnn for the same variable: one var, stored once
+    assert gru.output("DropoutState") == simple.output("DropoutState") == ["dropout_state__non_persistable"]
+    assert m.parameter_names.count("dropout_state__non_persistable") == 1
+    assert block.vars["dropout_state__non_persistable"].persistable
+
+
+def test_full_with_tensor_of_a_stacked_shape_becomes_fill_constant_with_shape_tensor_list():
+    block = _interop_pir("lstm", "jit").program.global_block()
+    assert "stack" not in [op.type for op in block.ops]        # combine + stack -> ShapeTensorList
+    producers = {n: op for op in block.ops for names in op.outputs.values() for n in names}
+    rnn = next(op for op in block.ops if op.type == "rnn")
+    for h in rnn.input("PreState"):
+        fill = producers[h]
+        assert fill.type == "fill_constant"
+        assert (fill.attrs["shape"], fill.attrs["value"], fill.attrs["dtype"]) == ([2, -1, 5], 0.0, 5)
+        assert fill.attr_types["shape"] == 11     # LONGS, as Paddle writes fill_constant's shape
+        assert fill.inputs["ShapeTensor"] == [] and fill.inputs["ValueTensor"] == []
+        num_layers, batch, hidden = (producers[n] for n in fill.input("ShapeTensorList"))
+        assert (num_layers.type, num_layers.attrs["value"], num_layers.attrs["shape"]) == ("fill_constant", 2.0, [])
+        assert (hidden.type, hidden.attrs["value"]) == ("fill_constant", 5.0)
+        assert batch.type == "slice" and batch.attrs["decrease_axis"] == [0]
+        assert producers[batch.input("Input")[0]].type == "cast"              # shape64 = shape + cast
+        assert producers[producers[batch.input("Input")[0]].input("X")[0]].type == "shape"
+
+
+# ------------------------------------------------------------------------------------------ synthetic op families
+def _tt(dtype, dims):
+    return _tensor({"float32": "0.t_f32", "int64": "0.t_i64", "int32": "0.t_i32", "bool": "0.t_bool",
+                    "float64": "0.t_f64"}[dtype], list(dims))
+
+
+def _op(name, operands, results, attrs=()):
+    """A PIR op: results are (value id, dtype, dims) or (value id, type json)."""
+    outs = [{"%": r[0], "TT": r[1] if len(r) == 2 else _tt(r[1], r[2])} for r in results]
+    return {"#": name, "A": [_attr(*a) for a in attrs], "I": [{"%": v} for v in operands], "O": outs}
+
+
+def _ints_attr(name, values, tid="0.a_i64"):
+    return name, "0.a_array", [{"#": tid, "D": v} for v in values]
+
+
+def _int_array_op(vid, values):
+    return _op("1.full_int_array", [], [(vid, "int64", [len(values)])],
+               [_ints_attr("value", values), ("dtype", "1.a_dtype", "int64"), ("place", "1.a_place", [1, 0, ""])])
+
+
+def _scalar_op(vid, value, dtype="float32", dims=(1,)):
+    return _op("1.full", [], [(vid, dtype, list(dims))],
+               [("shape", "1.a_intarray", list(dims)), ("value", "0.a_f64", value), ("dtype", "1.a_dtype", dtype),
+                ("place", "1.a_place", [1, 0, ""])])
+
+
+def _typed_data_op(vid, name, dims, dtype="float32"):
+    return _op("1.data", [], [(vid, dtype, dims)], [("name", "0.a_str", name), ("shape", "1.a_intarray", dims),
+                                                     ("dtype", "1.a_dtype", dtype),
+                                                     ("place", "1.a_place", [0, 0, ""])])
+
+
+def _fetch(src, vid, col, dtype="float32", dims=(-1,)):
+    return _op("1.fetch", [src], [(vid, dtype, list(dims))], [("name", "0.a_str", f"fetch_name_{col}"),
+                                                                ("col", "0.a_i32", col)])
+
+
+def _batch_size(x_vid, first_vid):
+    """shape64(x)[0] as PIR writes it: ids first_vid .. first_vid + 3; the scalar is first_vid + 3."""
+    v = first_vid
+    return [_op("1.shape64", [x_vid], [(v, "int64", [2])]), _int_array_op(v + 1, [0]), _int_array_op(v + 2, [1]),
+            _op("1.slice", [v, v + 1, v + 2], [(v + 3, "int64", [])],
+                [_ints_attr("axes", [0]), _ints_attr("infer_flags", [1]), _ints_attr("decrease_axis", [0])])]
+
+
+def _run(ops, feeds):
+    m = load_pir_json(_program(ops))
+    assert not program_runner.missing_ops(m.program), program_runner.missing_ops(m.program)
+    return m, m.program.global_block(), program_runner.run(m.program, {}, feeds)
+
+
+def test_stack_of_run_time_scalars_feeds_reshape_as_shape_tensor_list_and_is_emitted_when_read():
+    vec = {"#": "0.t_vec", "D": [_tt("int64", []), _tt("int64", [])]}
+    ops = [_typed_data_op(1, "x", [-1, 6])] + _batch_size(1, 2) + [
+        _scalar_op(6, -1.0, "int64", ()),
+        _op("0.combine", [5, 6], [(7, vec)]),
+        _op("1.stack", [7], [(8, "int64", [2])], [("axis", "0.a_i32", 0)]),
+        _int_array_op(9, [-1, 3]),
+        _op("1.reshape", [1, 8], [(10, "float32", [-1, -1])]),
+        _op("1.reshape", [10, 9], [(11, "float32", [-1, 3])]),
+        _fetch(11, 12, 0, dims=(-1, 3)), _fetch(8, 13, 1, "int64", (2,))]
+    x = np.arange(12, dtype=np.float32).reshape(2, 6)
+    m, block, (out, shape) = _run(ops, {"x": x})
+    r1, r2 = [op for op in block.ops if op.type == "reshape2"]
+    assert r1.attrs["shape"] == [-1, -1] and len(r1.input("ShapeTensor")) == 2 and r1.input("Shape") == []
+    assert r2.attrs["shape"] == [-1, 3] and r2.input("ShapeTensor") == []
+    assert [op.type for op in block.ops].count("stack") == 1      # only for the fetch
+    np.testing.assert_array_equal(out, x.reshape(-1, 3))
+    assert shape.dtype == np.int64 and shape.tolist() == [2, -1]
+
+
+def test_shape64_is_int64():
+    ops = [_typed_data_op(1, "x", [-1, 6]), _op("1.shape64", [1], [(2, "int64", [2])]), _fetch(2, 3, 0, "int64")]
+    _, block, (s,) = _run(ops, {"x": np.zeros((5, 6), np.float32)})
+    assert [op.type for op in block.ops] == ["feed", "shape", "cast", "fetch"]
+    assert block.ops[2].attrs == {"in_dtype": 2, "out_dtype": 3}
+    assert s.dtype == np.int64 and s.tolist() == [5, 6]
+
+
+def test_full_with_tensor_with_a_shape_tensor_and_full_like():
+    ops = [_typed_data_op(1, "x", [-1, 3]), _op("1.shape64", [1], [(2, "int64", [2])]),
+           _scalar_op(3, 7.0, "float32"),
+           _op("1.full_with_tensor", [3, 2], [(4, "int64", [-1, 3])], [("dtype", "1.a_dtype", "int64")]),
+           _scalar_op(5, 0.5, "float32"),
+           _op("1.full_like", [1, 5], [(6, "float32", [-1, 3])], [("dtype", "1.a_dtype", "float32"),
+                                                                   ("place", "1.a_place", [0, 0, ""])]),
+           _fetch(4, 7, 0, "int64"), _fetch(6, 8, 1)]
+    _, block, (full, like) = _run(ops, {"x": np.zeros((2, 3), np.float32)})
+    fill = next(op for op in block.ops if op.type == "fill_constant")
+    assert fill.attrs["dtype"] == 3 and fill.attrs["str_value"] == "7" and fill.attrs["shape"] == []
+    assert len(fill.input("ShapeTensor")) == 1 and fill.input("ShapeTensorList") == []
+    like_op = next(op for op in block.ops if op.type == "fill_any_like")
+    assert like_op.attrs == {"dtype": 5, "value": 0.5}
+    assert full.dtype == np.int64 and full.tolist() == [[7] * 3] * 2
+    np.testing.assert_array_equal(like, np.full((2, 3), 0.5, np.float32))
+
+
+def test_slice_with_a_run_time_end_and_strided_slice():
+    vec = {"#": "0.t_vec", "D": [_tt("int64", [])]}
+    ops = [_typed_data_op(1, "x", [-1, 8])] + _batch_size(1, 2) + [   # x[:, :batch] and x[:, 1::3]
+        _int_array_op(6, [0]), _op("0.combine", [5], [(7, vec)]),
+        _op("1.slice", [1, 6, 7], [(8, "float32", [-1, -1])],
+            [_ints_attr("axes", [1]), _ints_attr("infer_flags", [-1]), _ints_attr("decrease_axis", [])]),
+        _int_array_op(9, [1]), _int_array_op(10, [2147483647]), _int_array_op(11, [3]),
+        _op("1.strided_slice", [1, 9, 10, 11], [(12, "float32", [-1, 3])], [_ints_attr("axes", [1], "0.a_i32")]),
+        _fetch(8, 13, 0), _fetch(12, 14, 1)]
+    x = np.arange(24, dtype=np.float32).reshape(3, 8)
+    _, block, (a, b) = _run(ops, {"x": x})
+    sl = [op for op in block.ops if op.type == "slice"][-1]
+    assert sl.attrs["starts"] == [0] and sl.attrs["ends"] == [-1] and sl.attrs["infer_flags"] == [-1]
+    assert len(sl.input("EndsTensorList")) == 1 and sl.input("StartsTensorList") == []
+    ss = next(op for op in block.ops if op.type == "strided_slice")
+    assert {k: ss.attrs[k] for k in ("axes", "starts", "ends", "strides", "infer_flags", "decrease_axis")} == \
+        {"axes": [1], "starts": [1], "ends": [2147483647], "strides": [3], "infer_flags": [1], "decrease_axis": []}
+    np.testing.assert_array_equal(a, x[:, :3])
+    np.testing.assert_array_equal(b, x[:, 1::3])
+
+
+def test_clip_with_constant_and_tensor_bounds():
+    ops = [_typed_data_op(1, "x", [-1, 4]), _typed_data_op(2, "hi", [1]), _scalar_op(3, -0.5),
+           _op("1.clip", [1, 3, 2], [(4, "float32", [-1, 4])]), _fetch(4, 5, 0)]
+    x = np.linspace(-2, 2, 8, dtype=np.float32).reshape(2, 4)
+    _, block, (out,) = _run(ops, {"x": x, "hi": np.array([0.75], np.float32)})
+    clip = next(op for op in block.ops if op.type == "clip")
+    assert clip.attrs["min"] == -0.5 and clip.input("Min") == [] and clip.input("Max") == ["hi"]
+    np.testing.assert_array_equal(out, np.clip(x, -0.5, 0.75))
+
+
+def test_split_sections_and_num():
+    vec2 = {"#": "0.t_vec", "D": [_tt("float32", [-1, 2]), _tt("float32", [-1, 4])]}
+    vec3 = {"#": "0.t_vec", "D": [_tt("float32", [-1, 2])] * 3}
+    ops = [_typed_data_op(1, "x", [-1, 6]), _int_array_op(2, [2, -1]), _scalar_op(3, 1.0, "int32"),
+           _op("1.split", [1, 2, 3], [(4, vec2)]), _op("0.split", [4], [(5, "float32", [-1, 2]),
+                                                                     (6, "float32", [-1, 4])]),
+           _scalar_op(7, -1.0, "int32"), _op("1.split_with_num", [1, 7], [(8, vec3)], [("num", "0.a_i32", 3)]),
+           _op("0.slice", [8], [(9, "float32", [-1, 2])], [("index", "0.a_i32", 2)]),
+           _fetch(6, 10, 0), _fetch(9, 11, 1)]
+    x = np.arange(12, dtype=np.float32).reshape(2, 6)
+    _, block, (a, b) = _run(ops, {"x": x})
+    s1, s2 = [op for op in block.ops if op.type == "split"]
+    assert (s1.attrs["sections"], s1.attrs["axis"], s1.attrs["num"]) == ([2, -1], 1, 0)
+    assert (s2.attrs["sections"], s2.attrs["axis"], s2.attrs["num"]) == ([], -1, 3)
+    assert len(s1.output("Out")) == 2 and len(s2.output("Out")) == 3
+    np.testing.assert_array_equal(a, x[:, 2:])
+    np.testing.assert_array_equal(b, x[:, 4:])
+
+
+def test_arange_tile_expand_gather_and_assign_value():
+    ops = [_typed_data_op(1, "x", [-1, 3]),
+           _scalar_op(2, 0.0, "float32"), _scalar_op(3, 6.0, "float32"), _scalar_op(4, 2.0, "float32"),
+           _op("1.arange", [2, 3, 4], [(5, "int64", [-1])], [("dtype", "1.a_dtype", "int64"),
+                                                             ("place", "1.a_place", [1, 0, ""])]),
+           _int_array_op(6, [2, 1]), _op("1.tile", [1, 6], [(7, "float32", [-1, 3])]),
+           _int_array_op(8, [2, -1, 3]), _op("1.expand", [1, 8], [(9, "float32", [2, -1, 3])]),
+           _op("1.assign_value_", [], [(10, "int64", [2])],
+               [_ints_attr("shape", [2], "0.a_i32"), ("dtype", "1.a_dtype", "int64"),
+                ("values", "0.a_array", [{"#": "1.a_scalar", "D": ["int64", 2]},
+                                         {"#": "1.a_scalar", "D": ["int64", 0]}]),
+                ("place", "1.a_place", [1, 0, ""])]),
+           _scalar_op(11, 1.0, "int32"), _op("1.gather", [1, 10, 11], [(12, "float32", [-1, 2])]),
+           _fetch(5, 13, 0, "int64"), _fetch(7, 14, 1), _fetch(9, 15, 2), _fetch(12, 16, 3)]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    _, block, (r, t, e, g) = _run(ops, {"x": x})
+    types = [op.type for op in block.ops]
+    assert types[1:5] == ["fill_constant"] * 3 + ["range"]
+    assert [block.ops[i].attrs["dtype"] for i in (1, 2, 3)] == [3, 3, 3]      # the bounds in arange's dtype
+    tile = next(op for op in block.ops if op.type == "tile")
+    assert tile.attrs["repeat_times"] == [2, 1] and tile.input("RepeatTimes") == []
+    expand = next(op for op in block.ops if op.type == "expand_v2")
+    assert expand.attrs["shape"] == [2, -1, 3] and expand.input("expand_shapes_tensor") == []
+    av = next(op for op in block.ops if op.type == "assign_value")
+    assert (av.attrs["int64_values"], av.attrs["shape"], av.attrs["dtype"]) == ([2, 0], [2], 3)
+    gather = next(op for op in block.ops if op.type == "gather")
+    assert gather.attrs["axis"] == 1 and gather.input("Axis") == []
+    assert r.dtype == np.int64 and r.tolist() == [0, 2, 4]
+    np.testing.assert_array_equal(t, np.tile(x, (2, 1)))
+    np.testing.assert_array_equal(e, np.broadcast_to(x, (2, 2, 3)))
+    np.testing.assert_array_equal(g, x[:, [2, 0]])
+
+
+def test_reduce_sum_with_an_unset_dtype_and_over_all_axes():
+    ops = [_typed_data_op(1, "x", [-1, 4, 6]), _int_array_op(2, [1]), _int_array_op(3, []),
+           _op("1.sum", [1, 2], [(4, "float32", [-1, 6])], [("dtype", "1.a_dtype", "Undefined(ALL_DTYPE)"),
+                                                            ("keepdim", "0.a_bool", False)]),
+           _op("1.sum", [1, 3], [(5, "float32", [])], [("dtype", "1.a_dtype", "Undefined(ALL_DTYPE)"),
+                                                       ("keepdim", "0.a_bool", False)]),
+           _fetch(4, 6, 0), _fetch(5, 7, 1, dims=())]
+    x = np.random.default_rng(0).standard_normal((2, 4, 6)).astype(np.float32)
+    _, block, (a, b) = _run(ops, {"x": x})
+    s1, s2 = [op for op in block.ops if op.type == "reduce_sum"]
+    assert (s1.attrs["dim"], s1.attrs["out_dtype"], s1.attrs["reduce_all"]) == ([1], -1, False)
+    assert (s2.attrs["dim"], s2.attrs["reduce_all"]) == ([], True)
+    np.testing.assert_allclose(a, x.sum(1), rtol=1e-6)
+    np.testing.assert_allclose(b, x.sum(), rtol=1e-5)
+
+
+def test_run_time_value_where_the_legacy_op_has_no_tensor_slot_is_reported():
+    vec = {"#": "0.t_vec", "D": [_tt("int64", [])]}
+    ops = [_typed_data_op(1, "x", [-1, 1, 4])] + _batch_size(1, 2) + [
+        _op("0.combine", [5], [(6, vec)]), _op("1.squeeze", [1, 6], [(7, "float32", [-1, 4])])]
+    with pytest.raises(UnsupportedPirOpError, match=r"'1.squeeze' \(index 6\).*axes.*run time"):
+        load_pir_json(_program(ops))
+
+
+def test_a_parameter_read_twice_is_one_variable():
+    p = [{"#": "p", "A": [0, 1, 1, "w"], "DA": [], "O": {"%": vid, "TT": _tt(dt, [4])}, "OA": [1, 0, 1], "QA": []}
+         for vid, dt in ((1, "float32"), (2, "float32"))]
+    ops = p + [_typed_data_op(3, "x", [-1, 4]), _op("1.add", [3, 1], [(4, "float32", [-1, 4])]),
+               _op("1.multiply", [4, 2], [(5, "float32", [-1, 4])]), _fetch(5, 6, 0)]
+    m = load_pir_json(_program(ops))
+    assert m.parameter_names == ["w"]
+    add, mul = m.program.global_block().ops[1:3]
+    assert add.input("Y") == mul.input("Y") == ["w"]
+    p[1]["O"]["TT"] = _tt("int64", [4])
+    with pytest.raises(PirFormatError, match="'w' appears twice"):
+        load_pir_json(_program(p + ops[2:]))
+
+
+def test_arange_with_a_run_time_bound_of_another_dtype_casts_it():
+    ops = [_typed_data_op(1, "n", [1]), _scalar_op(2, 0.0), _scalar_op(3, 1.0),
+           _op("1.arange", [2, 1, 3], [(4, "int64", [-1])], [("dtype", "1.a_dtype", "int64"),
+                                                             ("place", "1.a_place", [1, 0, ""])]),
+           _fetch(4, 5, 0, "int64")]
+    _, block, (r,) = _run(ops, {"n": np.array([4.0], np.float32)})
+    assert [op.type for op in block.ops] == ["feed", "fill_constant", "cast", "fill_constant", "range", "fetch"]
+    assert r.dtype == np.int64 and r.tolist() == [0, 1, 2, 3]
