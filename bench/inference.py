@@ -10,7 +10,10 @@ Models (built with sampan, ``eval()``, exported with ``sampan.jit.save``, loaded
 At batch 1 and 64 it times one predictor call (``copy_from_cpu`` + ``run`` + ``copy_to_cpu``)
 against the same math hand-written in NumPy on the same weights: ``x @ W + b`` and ReLU for the
 MLP; for the CNN, im2col through ``sliding_window_view`` and one matmul per conv, with batch
-norm folded into the filter and bias (in float64), bias and ReLU applied in place. Also shown:
+norm folded into the filter and bias (in float64), bias and ReLU applied in place. (The
+columns are batch-major, ``(N, C*9, OH*OW)``, so the stacked matmul lands in NCHW: in NumPy
+that is 1.1-4x faster per layer than one ``(M, C*9) @ (C*9, N*OH*OW)`` product plus the
+transpose back to NCHW, at batch 64 and 1 thread.) Also shown:
 the predictor with ``switch_ir_optim(False)`` (no folding/fusion) and ``static.Executor.run`` on
 ``load_inference_model`` of the same files.
 
@@ -105,20 +108,17 @@ def _cnn_numpy(model):
     wl, bl = model[10].weight.numpy(), model[10].bias.numpy()
 
     def forward(x):
-        # channels-first-of-all ("CNHW") between layers: the matmul output (M, N*OH*OW) is the next
-        # layer's input as is, so no transposes between convs; NCHW again only before the Flatten
         n = x.shape[0]
-        h = x.transpose(1, 0, 2, 3)
         for wm, b, stride in layers:
-            hp = np.pad(h, ((0, 0), (0, 0), (1, 1), (1, 1)))
-            win = sliding_window_view(hp, (3, 3), axis=(2, 3))[:, :, ::stride, ::stride]   # C N OH OW 3 3
-            c, _, oh, ow = win.shape[:4]
-            cols = win.transpose(0, 4, 5, 1, 2, 3).reshape(c * 9, n * oh * ow)             # one copy
-            y = wm @ cols                                                                   # one BLAS call
+            xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+            win = sliding_window_view(xp, (3, 3), axis=(2, 3))[:, :, ::stride, ::stride]   # N C OH OW 3 3
+            c, oh, ow = win.shape[1:4]
+            cols = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * 9, oh * ow)              # one copy
+            y = np.matmul(wm, cols)                                                         # N M OH*OW: NCHW
             y += b[:, None]
             np.maximum(y, 0, out=y)
-            h = y.reshape(-1, n, oh, ow)
-        y = h.transpose(1, 0, 2, 3).reshape(n, -1) @ wl
+            x = y.reshape(n, -1, oh, ow)
+        y = x.reshape(n, -1) @ wl
         y += bl
         return y
     return forward
@@ -214,8 +214,8 @@ def _fmt(us):
 
 def _report(threads, rows):
     print(f"\nBLAS threads: {threads} (same for NumPy and sampan)")
-    print(f"{'model':5} {'batch':>5} | {'numpy':>11} | {'predictor':>11} {'ratio':>6} | {'no ir_optim':>11} {'ratio':>6} |"
-          f" {'Executor':>11} {'ratio':>6}")
+    print(f"{'model':5} {'batch':>5} | {'numpy':>11} | {'predictor':>11} {'ratio':>6} | "
+          f"{'no ir_optim':>11} {'ratio':>6} | {'Executor':>11} {'ratio':>6}")
     ok = True
     for r in rows:
         ratio = r["predictor"] / r["numpy"]

@@ -138,6 +138,14 @@ def test_lengths_are_checked_before_allocating():
         su.loads(head + state)
 
 
+def test_memo_amplification_is_bounded():
+    # a 1000-element list copied 100000 times through builtins.list: 10**8 elements from a ~0.6 MB file
+    body = b"\x80\x02cbuiltins\nlist\nq\x00]q\x01(" + b"K\x01" * 1000 + b"e"
+    body += b"(" + b"h\x00h\x01\x85R" * 100000 + b"l."
+    with pytest.raises(CorruptFileError, match="far more data than its size"):
+        su.loads(body)
+
+
 def test_refusal_happens_before_any_call(tmp_path, monkeypatch):
     called = []
     data = pickle.dumps([np.ones(2), _Call(os.system, "true")])

@@ -124,7 +124,12 @@ def test_loaded_values_equal_references(flavour):
     bf = paddle.load(os.path.join(misc, "tensor_bf16.pdtensor"))
     assert bf.dtype == paddle.bfloat16 and np.array_equal(bf.numpy(), z["t_bf16_as_f32"])
     nested = paddle.load(os.path.join(misc, "nested.pdobj"))
+    assert np.array_equal(nested["weights"].numpy(), z["tensor"])
+    assert np.array_equal(nested["list"][0].numpy(), z["t_i64"])
     assert np.array_equal(nested["list"][1]["half"].numpy(), z["t_f16"])
+    pair = paddle.load(os.path.join(misc, "tensor_list.pdobj"))
+    assert np.array_equal(pair[0].numpy(), z["tensor"]) and np.array_equal(pair[1].numpy(), z["t_i64"])
+    assert np.array_equal(paddle.load(os.path.join(misc, "tensor_binary.bin")).numpy(), z["tensor"])
     for fname in ("mlp_protocol2.pdparams", "checkpoint_nested.pdparams"):
         sd = paddle.load(os.path.join(misc, fname))
         sd = sd.get("model", sd)

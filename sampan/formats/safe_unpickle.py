@@ -125,7 +125,7 @@ def safe_eval(source, globals_=None, locals_=None):
 
 def _iterable_ctor(kind):
     def ctor(*args):
-        if len(args) > 1 or (args and not isinstance(args[0], (list, tuple, set, frozenset, dict, str, bytes))):
+        if len(args) > 1 or (args and not isinstance(args[0], (list, tuple, set, frozenset, dict))):
             raise _bad(f"builtins.{kind.__name__} called with {len(args)} argument(s) of unexpected type")
         return kind(*args)
     ctor.__name__ = kind.__name__
@@ -176,6 +176,10 @@ for _spelling in ("numpy._core.multiarray", "numpy.core.multiarray"):
     _ALLOWED[(_spelling, "_reconstruct")] = safe_reconstruct
     _ALLOWED[(_spelling, "scalar")] = safe_scalar
 _CALLABLES = {id(v) for v in _ALLOWED.values() if v is not np.ndarray}   # ndarray: an argument only
+# constructors that copy their argument: what they build is charged to a budget proportional to the file
+# size, so memo references cannot make a small file expand into gigabytes (list(x) called 10**4 times)
+_COPYING = {id(_ALLOWED[("builtins", n)]) for n in ("tuple", "list", "set", "frozenset", "bytes", "bytearray")}
+_COPYING.add(id(_ordered_dict))
 _MODULE_ALIASES = {"__builtin__": "builtins"}   # protocol 2 spells builtins the Python 2 way
 
 
@@ -195,10 +199,6 @@ def _resolve_global(module: str, name: str, path=None, offset=None):
 
 
 # ---------------------------------------------------------------------- the machine
-class _Mark:
-    pass
-
-
 class _PendingArray:
     """What ``_reconstruct`` returns until BUILD supplies shape, dtype and data."""
 
@@ -247,6 +247,7 @@ class SafeUnpickler:
         self.metastack = []
         self.memo = {}
         self.proto = 0
+        self.budget = 16 * self.src.size + (1 << 20)    # elements the copying constructors may build
 
     # ------------------------------------------------------------ driver
     def load(self):
@@ -340,8 +341,13 @@ class SafeUnpickler:
                 raise _bad(f"_reconstruct called with {len(args)} arguments")
             _check_reconstruct_args(*args)
             self.stack[-1] = _PendingArray()
-        else:
-            self.stack[-1] = func(*args)
+            return
+        if id(func) in _COPYING and args and hasattr(args[0], "__len__"):
+            self.budget -= len(args[0])
+            if self.budget < 0:
+                raise self._corrupt("the pickle builds far more data than its size holds (memo references "
+                                    "copied over and over); refusing to expand it")
+        self.stack[-1] = func(*args)
 
     def _build(self):
         state = self.stack.pop()

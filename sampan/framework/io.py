@@ -212,7 +212,7 @@ def load(path, **configs):
     unknown = set(configs) - _LOAD_CONFIGS
     if unknown:
         raise ValueError(f"sampan.load: unsupported config(s) {sorted(unknown)}; supported: {sorted(_LOAD_CONFIGS)}.")
-    if atomic.is_file_like(path):
+    if hasattr(path, "read") and not isinstance(path, (str, bytes)):
         return _load_stream(path, configs)
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"sampan.load: path must be a str, os.PathLike or a binary file object. "
@@ -264,7 +264,7 @@ def _load_stream(f, configs):
     name = describe_file(f)
     if isinstance(f, io.BytesIO):
         head = bytes(f.getbuffer()[f.tell():f.tell() + 4096])
-    elif f.seekable():
+    elif getattr(f, "seekable", lambda: False)():
         pos = f.tell()
         head = f.read(4096)
         f.seek(pos)

@@ -31,10 +31,12 @@ __all__ = ["optimize", "fold_constants", "fuse_epilogues"]
 _BN_SIDE_OUTPUTS = ("MeanOut", "VarianceOut", "SavedMean", "SavedVariance", "ReserveSpace")
 
 
-def optimize(nodes, consts, keep, persist):
+def optimize(nodes, consts, keep, persist, aliases):
     """All passes. ``consts`` (name -> array) is extended in place with folded values;
-    ``keep``: names that must stay observable (the fetch targets)."""
+    ``keep``: names that must stay observable (the fetch targets); ``aliases`` receives
+    ``{output name: input name}`` of the identity ops removed."""
     nodes = _drop_test_bn_side_outputs(nodes, keep)
+    nodes = drop_identities(nodes, aliases)
     nodes = fold_constants(nodes, consts, keep, persist)
     writes = _write_counts(nodes)
     frozen = {n: v for n, v in consts.items() if not writes[n]}   # values no remaining op rewrites
@@ -63,6 +65,40 @@ def _drop_test_bn_side_outputs(nodes, keep):
             outs = [(s, names if s not in _BN_SIDE_OUTPUTS or any(n in keep for n in names) else [], d)
                     for s, names, d in nd.outputs]
             nd = OpNode(nd.index, nd.type, nd.kernel, nd.attrs, nd.inputs, outs, nd.random)
+        out.append(nd)
+    return out
+
+
+def _is_identity(nd):
+    a = nd.attrs
+    if nd.type == "scale":
+        return (float(a.get("scale", 1.0)) == 1.0 and float(a.get("bias", 0.0)) == 0.0
+                and not nd.first("ScaleTensor"))
+    if nd.type == "dropout":
+        return bool(a.get("is_test")) and (a.get("dropout_implementation") == "upscale_in_train"
+                                           or float(a.get("dropout_prob", 0.5)) == 0.0) and not nd.out("Mask")
+    return False
+
+
+def drop_identities(nodes, aliases):
+    """Remove ``scale(x, 1, 0)`` (what Paddle 2.x's save_inference_model appends) and test-mode
+    ``dropout`` of ``upscale_in_train``: their readers read the input instead. Kernels never
+    write into their inputs, so sharing the array is safe."""
+    writes = _write_counts(nodes)
+    rename = {}
+    out = []
+    for nd in nodes:
+        if rename:
+            nd = OpNode(nd.index, nd.type, nd.kernel, nd.attrs,
+                        [(s, [rename.get(n, n) for n in names], d) for s, names, d in nd.inputs],
+                        nd.outputs, nd.random, nd.direct)
+        if _is_identity(nd):
+            src, dst = nd.first("X"), nd.out("Out")
+            others = [n for n in nd.output_names() if n != dst]
+            if src and dst and writes[dst] == 1 and writes[src] <= 1 and not others:
+                rename[dst] = src
+                aliases[dst] = src
+                continue
         out.append(nd)
     return out
 
@@ -195,14 +231,12 @@ def _fuse_conv(i, nodes, consts, keep, consumers):
     if not used:
         return None
     w2, b2 = _fold_bn(w, bias, bn, consts, m)
-    wname = f"{nd.first('Filter')}@fused_{i}"
-    consts[wname] = w2
-    ins = [(s, [wname] if s == "Filter" else names, d) for s, names, d in nd.inputs]
     shape = [1, 1, 1, 1]
     shape[cax] = m
-    kernel = _epilogue(nd.kernel, "Output", "Input", b2.reshape(shape) if b2 is not None else None, relu)
+    direct = _conv_step(nd.kernel, nd.attrs, w2, b2.reshape(shape) if b2 is not None else None, relu)
+    ins = [(s, names, d) for s, names, d in nd.inputs if s == "Input"]
     outs = [("Output", [name], False)]
-    return OpNode(nd.index, "+".join(chain), kernel, nd.attrs, ins, outs), used
+    return OpNode(nd.index, "+".join(chain), nd.kernel, nd.attrs, ins, outs, direct=direct), used
 
 
 def _bn_foldable(bn, x_name, consts, m, fmt):
@@ -262,17 +296,44 @@ def _fuse_matmul(i, nodes, consts, keep, consumers):
         chain.append("relu")
     if not used:
         return None
-    kernel = _epilogue(nd.kernel, "Out", "X", bias, relu)
-    return OpNode(nd.index, "+".join(chain), kernel, nd.attrs, nd.inputs, [("Out", [name], False)]), used
+    direct = _linear_step(y.T if nd.attrs.get("trans_y") else y, bias, relu)
+    ins = [(s, names, d) for s, names, d in nd.inputs if s == "X"]
+    return OpNode(nd.index, "+".join(chain), nd.kernel, nd.attrs, ins, [("Out", [name], False)],
+                  direct=direct), used
 
 
-def _epilogue(kernel, out_slot, x_slot, bias, relu):
-    """``kernel`` followed by ``+ bias`` and ``relu``, in place on the kernel's fresh output."""
-    def fused(ins, attrs):
-        y = kernel(ins, attrs)[out_slot]
-        x = ins[x_slot]
+# The fused steps take the activation and return the result (the plan's direct steps: no dicts).
+# Their products are fresh arrays (np.matmul, the conv kernel's matmul), so the epilogue may
+# write into them; the weights are baked in and never written.
+def _linear_step(w, bias, relu):
+    """``x @ w (+ bias) (relu)``; ``w`` may be a transposed view (BLAS takes it as is)."""
+    add = bias is not None
+
+    def linear(x):
+        try:
+            y = np.matmul(x, w)
+        except ValueError:
+            raise ValueError(f"matmul_v2: the contracted dims differ: X {list(np.shape(x))} vs Y {list(w.shape)} "
+                             "(the layer's weight).") from None
+        if y.__class__ is not np.ndarray:
+            y = np.asarray(y)
+        if add:
+            if y.dtype == bias.dtype:
+                y += bias
+            else:
+                y = y + bias
+        if relu:
+            np.maximum(y, 0, out=y)
+        return y
+    return linear
+
+
+def _conv_step(kernel, attrs, w, bias, relu):
+    """The registry conv kernel (its checks and messages) on the folded filter, then bias and relu."""
+    def conv(x):
+        y = kernel({"Input": x, "Filter": w}, attrs)["Output"]
         if not y.flags.writeable or np.may_share_memory(y, x):
-            y = y.copy()             # never write into an input (house rule); kernels return fresh arrays
+            y = y.copy()
         if bias is not None:
             if y.dtype == bias.dtype:
                 y += bias
@@ -280,5 +341,5 @@ def _epilogue(kernel, out_slot, x_slot, bias, relu):
                 y = y + bias
         if relu:
             np.maximum(y, 0, out=y)
-        return {out_slot: y}
-    return fused
+        return y
+    return conv

@@ -36,9 +36,9 @@ _SKIP_TYPES = {VarType.FEED_MINIBATCH, VarType.FETCH_LIST}
 class OpNode:
     """One op of the program as the passes see it: resolved kernel, filled attrs, var names."""
 
-    __slots__ = ("index", "type", "kernel", "attrs", "inputs", "outputs", "random")
+    __slots__ = ("index", "type", "kernel", "attrs", "inputs", "outputs", "random", "direct")
 
-    def __init__(self, index, type_, kernel, attrs, inputs, outputs, random=False):
+    def __init__(self, index, type_, kernel, attrs, inputs, outputs, random=False, direct=None):
         self.index = index            # position in the program's global block (for messages)
         self.type = type_
         self.kernel = kernel          # forward(ins, attrs) -> outs
@@ -46,6 +46,7 @@ class OpNode:
         self.inputs = inputs          # [(slot, [names], duplicable)] in the op definition's order
         self.outputs = outputs        # [(slot, [names], duplicable)]
         self.random = random
+        self.direct = direct          # fused steps: array -> array (one input, one output, no dicts)
 
     def input_names(self):
         return [n for _, names, _ in self.inputs for n in names]
@@ -112,9 +113,10 @@ class Plan:
         nodes = op_nodes(program)
         consts = dict(params)
         n_ops = len(nodes)
+        self._aliases = {}
         if optimize:
             from .fuse import optimize as run_passes
-            nodes = run_passes(nodes, consts, set(self.fetch_names), persist)
+            nodes = run_passes(nodes, consts, set(self.fetch_names), persist, self._aliases)
         self.n_ops, self.n_steps = n_ops, len(nodes)
         self._compile(nodes, consts, params, persist)
 
@@ -122,7 +124,8 @@ class Plan:
     def _compile(self, nodes, consts, params, persist):
         base = [None]                       # register 0 stays None: absent optional inputs read it
         cur = {}                            # var name -> its current register
-        read = {n for nd in nodes for n in nd.input_names()} | set(self.fetch_names)
+        fetch_src = [self._aliases.get(n, n) for n in self.fetch_names]
+        read = {n for nd in nodes for n in nd.input_names()} | set(fetch_src)
         written = {n for nd in nodes for n in nd.output_names()}
         const_regs = set()
         for n, a in consts.items():       # only what the remaining ops read (folded-away weights are not kept)
@@ -148,13 +151,13 @@ class Plan:
                     regs.append(cur[n])
                 outs.append((slot, regs, dup))
             staged.append((nd, ins, outs))
-        missing = [n for n in self.fetch_names if n not in cur]
+        missing = [n for n, m in zip(self.fetch_names, fetch_src) if m not in cur]
         if missing:
             raise ValueError(f"the program fetches {missing}, which no op computes and which are neither inputs "
                              "nor parameters.")
-        self._fetch_regs = [cur[n] for n in self.fetch_names]
-        # a fetched constant is copied on the way out: the caller must not get the plan's own array
-        self._fetch_const = [r in const_regs for r in self._fetch_regs]
+        self._fetch_regs = [cur[n] for n in fetch_src]
+        # a fetched constant or input is copied on the way out: the caller must get an array of its own
+        self._fetch_const = [r in const_regs or r in self._feed_regs for r in self._fetch_regs]
         # persistables an op overwrote (batch_norm statistics in training mode) are carried to the next run
         self._writeback = [(param_reg[n], cur[n]) for n in param_reg if cur[n] != param_reg[n]]
         self.written_params = [n for n in param_reg if cur[n] != param_reg[n]]
@@ -185,12 +188,18 @@ class Plan:
                 frees.setdefault(k, []).append(r)
         steps = []
         for k, (nd, ins, outs) in enumerate(staged):
+            free = tuple(frees.get(k, ()))
+            if nd.direct is not None:
+                (in_slot, (r_in,), _), = ins
+                (_, (r_out,), _), = outs
+                steps.append((nd.direct, None, None, r_in, None, r_out, None, free, (nd.index, nd.type, in_slot)))
+                continue
             single_in = tuple((s, rs[0] if rs else 0) for s, rs, dup in ins if not dup)
             list_in = tuple((s, tuple(rs)) for s, rs, dup in ins if dup)
             single_out = tuple((s, rs[0]) for s, rs, dup in outs if not dup and rs and rs[0] in used)
             list_out = tuple((s, tuple(rs)) for s, rs, dup in outs if dup and any(r in used for r in rs))
-            steps.append((nd.kernel, nd.attrs, single_in, list_in, single_out, list_out,
-                          tuple(frees.get(k, ())), (nd.index, nd.type)))
+            steps.append((None, nd.kernel, nd.attrs, single_in, list_in, single_out, list_out, free,
+                          (nd.index, nd.type, None)))
         self.steps = steps
 
     def param_value(self, name):
@@ -204,23 +213,29 @@ class Plan:
         for r, a in zip(self._feed_regs, feeds):
             regs[r] = a
         with np.errstate(all="ignore"):
-            for kernel, attrs, single_in, list_in, single_out, list_out, frees, where in self.steps:
-                ins = {}
-                for s, r in single_in:
-                    ins[s] = regs[r]
-                if list_in:
-                    for s, rs in list_in:
-                        ins[s] = [regs[r] for r in rs]
-                try:
-                    outs = kernel(ins, attrs)
-                    for s, r in single_out:
-                        regs[r] = outs[s]
-                    if list_out:
-                        for s, rs in list_out:
-                            for r, v in zip(rs, outs[s]):
-                                regs[r] = v
-                except Exception as e:
-                    raise _op_error(where[0], where[1], self.block_idx, ins, e) from e
+            for direct, kernel, attrs, single_in, list_in, single_out, list_out, frees, where in self.steps:
+                if direct is not None:        # a fused step: one array in, one out
+                    try:
+                        regs[single_out] = direct(regs[single_in])
+                    except Exception as e:
+                        raise _op_error(where[0], where[1], self.block_idx, {where[2]: regs[single_in]}, e) from e
+                else:
+                    ins = {}
+                    for s, r in single_in:
+                        ins[s] = regs[r]
+                    if list_in:
+                        for s, rs in list_in:
+                            ins[s] = [regs[r] for r in rs]
+                    try:
+                        outs = kernel(ins, attrs)
+                        for s, r in single_out:
+                            regs[r] = outs[s]
+                        if list_out:
+                            for s, rs in list_out:
+                                for r, v in zip(rs, outs[s]):
+                                    regs[r] = v
+                    except Exception as e:
+                        raise _op_error(where[0], where[1], self.block_idx, ins, e) from e
                 for r in frees:
                     regs[r] = None
         if self._writeback:

@@ -6,10 +6,15 @@ parameter's own dtype (float32 scalars for float32 parameters, as Paddle's CPU k
 registry kernels and the eager ``Optimizer.step`` (which calls these functions directly, without
 tape or dispatch) share them, so eager and static training give the same numbers.
 
-The functions never modify their inputs: they return fresh arrays (a parameter array handed out by
-``Tensor.numpy()`` must not change under the caller's feet).
+Memory discipline (it decides the speed on large parameters): the update functions advance the
+accumulators they are given **in place** (the eager optimizer owns them; the registry kernels pass
+copies, since kernels must not modify their inputs) and return the parameter as a **fresh** array
+(one allocation per parameter and step, which the allocator serves from the block the previous
+parameter array just released), so an array handed out earlier by ``Tensor.numpy()`` never changes.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -22,16 +27,15 @@ __all__ = ["sgd_update", "adam_update", "adam_scalars", "adam_apply", "momentum_
 def _scalar(a, dt):
     """The first element of a learning-rate / beta-pow array (or a Python number) as dtype ``dt``."""
     if a.__class__ is np.ndarray:
-        a = a.reshape(-1)[0]
-        return a if a.dtype == dt else dt.type(a)
+        return dt.type(a.item(0))
     return dt.type(a)
 
 
 # ---------------------------------------------------------------------------- update rules
 def sgd_update(p, g, lr):
-    """``p - lr * g``."""
-    dt = p.dtype
-    return p - _scalar(lr, dt) * g
+    """``p - lr * g`` (a new array)."""
+    out = np.multiply(g, _scalar(lr, p.dtype))
+    return np.subtract(p, out, out=out) if out.dtype == p.dtype else p - out
 
 
 _CONSTS: dict = {}
@@ -51,12 +55,15 @@ def adam_scalars(dtype, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon, lr_rati
     lr = _scalar(lr, dtype)
     if lr_ratio != 1.0:
         lr = lr * t(lr_ratio)
-    s = np.sqrt(one - _scalar(beta2_pow, dtype))
+    # math.sqrt of the float32 value rounded back to float32 is exactly float32 sqrt (double rounding
+    # is innocuous for sqrt), and costs far less than a NumPy ufunc on a scalar
+    s = t(math.sqrt(one - _scalar(beta2_pow, dtype)))
     return b1, c1, b2, c2, lr * (s / (one - _scalar(beta1_pow, dtype))), eps * s, lr
 
 
 def adam_apply(p, g, m1, m2, scalars, coeff=0.0, with_decay=False):
-    """One Adam (AdamW when ``with_decay``) step with precomputed ``adam_scalars``; returns ``(p, m1, m2)``.
+    """One Adam (AdamW when ``with_decay``) step with precomputed ``adam_scalars``: advances ``m1``
+    and ``m2`` in place and returns the new parameter (a fresh array).
 
     Paddle's CPU kernel (``phi/kernels/cpu/adam_kernel.cc``, ``funcs/jit/refer``)::
 
@@ -67,35 +74,34 @@ def adam_apply(p, g, m1, m2, scalars, coeff=0.0, with_decay=False):
     AdamW first decays ``p - lr * coeff * p`` (decoupled weight decay; ``lr`` includes ``lr_ratio``).
     """
     b1, c1, b2, c2, lr_t, eps_t, lr = scalars
-    m1n = np.multiply(m1, b1)
     tmp = np.multiply(g, c1)
-    m1n += tmp
-    m2n = np.multiply(m2, b2)
+    m1 *= b1
+    m1 += tmp
     np.multiply(g, c2, out=tmp)
     tmp *= g
-    m2n += tmp
-    np.sqrt(m2n, out=tmp)
+    m2 *= b2
+    m2 += tmp
+    np.sqrt(m2, out=tmp)
     tmp += eps_t
-    np.divide(m1n, tmp, out=tmp)
+    np.divide(m1, tmp, out=tmp)
     tmp *= lr_t
     if with_decay and coeff:
         base = p - (lr * p.dtype.type(coeff)) * p
-        base -= tmp
-        return base, m1n, m2n
-    return np.subtract(p, tmp), m1n, m2n
+        return np.subtract(base, tmp, out=base)
+    return np.subtract(p, tmp, out=tmp)
 
 
 def adam_update(p, g, m1, m2, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon,
                 coeff=0.0, lr_ratio=1.0, with_decay=False):
-    """One Adam (or AdamW when ``with_decay``) step; returns ``(p, m1, m2)`` (see ``adam_apply``).
-    The beta pow accumulators are advanced by the caller (``beta*_pow *= beta*``)."""
+    """One Adam (or AdamW when ``with_decay``) step (see ``adam_apply``): ``m1``/``m2`` in place, new
+    parameter returned. The beta pow accumulators are advanced by the caller (``beta*_pow *= beta*``)."""
     sc = adam_scalars(p.dtype, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon, lr_ratio)
     return adam_apply(p, g, m1, m2, sc, coeff, with_decay)
 
 
 def momentum_update(p, g, v, lr, mu, use_nesterov=False, regularization_method="",
                     regularization_coeff=0.0, rescale_grad=1.0):
-    """One Momentum step; returns ``(p, v)``.
+    """One Momentum step: ``v`` in place, new parameter returned.
 
     ``g = rescale_grad * g (+ coeff * p for l2_decay); v = mu * v + g;``
     ``p -= lr * v`` or, with Nesterov, ``p -= lr * (g + mu * v)``.
@@ -107,19 +113,19 @@ def momentum_update(p, g, v, lr, mu, use_nesterov=False, regularization_method="
         g = g * dt.type(rescale_grad)
     if regularization_method == "l2_decay":
         g = g + dt.type(regularization_coeff) * p
-    vn = np.multiply(v, mu)
-    vn += g
+    v *= mu
+    v += g
     if use_nesterov:
-        step = np.multiply(vn, mu)
+        step = np.multiply(v, mu)
         step += g
         step *= lr
     else:
-        step = np.multiply(vn, lr)
-    return np.subtract(p, step), vn
+        step = np.multiply(v, lr)
+    return np.subtract(p, step, out=step)
 
 
 def rmsprop_update(p, g, ms, mg, mom, lr, epsilon, decay, momentum, centered):
-    """One RMSProp step; returns ``(p, mom, ms, mg)``.
+    """One RMSProp step: ``ms``, ``mg`` (centered only), ``mom`` in place, new parameter returned.
 
     ``ms = rho*ms + (1-rho)*g*g``; centered: ``mg = rho*mg + (1-rho)*g`` and the denominator is
     ``sqrt(ms - mg*mg + eps)``, else ``sqrt(ms + eps)``; ``mom = momentum*mom + lr*g/denominator``;
@@ -128,37 +134,37 @@ def rmsprop_update(p, g, ms, mg, mom, lr, epsilon, decay, momentum, centered):
     dt = p.dtype
     one = dt.type(1)
     rho, eps, mu, lr = dt.type(decay), dt.type(epsilon), dt.type(momentum), _scalar(lr, dt)
-    msn = np.multiply(ms, rho)
     tmp = np.multiply(g, one - rho)
     tmp *= g
-    msn += tmp
+    ms *= rho
+    ms += tmp
     if centered:
-        mgn = np.multiply(mg, rho)
-        mgn += (one - rho) * g
-        np.multiply(mgn, mgn, out=tmp)
-        np.subtract(msn, tmp, out=tmp)
+        np.multiply(g, one - rho, out=tmp)
+        mg *= rho
+        mg += tmp
+        np.multiply(mg, mg, out=tmp)
+        np.subtract(ms, tmp, out=tmp)
         tmp += eps
     else:
-        mgn = mg
-        np.add(msn, eps, out=tmp)
+        np.add(ms, eps, out=tmp)
     np.sqrt(tmp, out=tmp)
     np.divide(g, tmp, out=tmp)
     tmp *= lr
-    momn = np.multiply(mom, mu)
-    momn += tmp
-    return np.subtract(p, momn), momn, msn, mgn
+    mom *= mu
+    mom += tmp
+    return np.subtract(p, mom, out=tmp)
 
 
 def adagrad_update(p, g, moment, lr, epsilon):
-    """One Adagrad step; returns ``(p, moment)``: ``moment += g*g; p -= lr*g/(sqrt(moment)+eps)``."""
+    """One Adagrad step: ``moment += g*g`` in place; returns ``p - lr*g/(sqrt(moment)+eps)`` (new)."""
     dt = p.dtype
-    mn = np.multiply(g, g)
-    mn += moment
-    tmp = np.sqrt(mn)
+    tmp = np.multiply(g, g)
+    moment += tmp
+    np.sqrt(moment, out=tmp)
     tmp += dt.type(epsilon)
     np.divide(g, tmp, out=tmp)
     tmp *= _scalar(lr, dt)
-    return np.subtract(p, tmp), mn
+    return np.subtract(p, tmp, out=tmp)
 
 
 # ---------------------------------------------------------------------------- registry ops
@@ -189,8 +195,9 @@ def _adam_kernel(ins, attrs, coeff=0.0, lr_ratio=1.0, with_decay=False):
     if p.shape != ins["Grad"].shape:
         raise ValueError(f"{'adamw' if with_decay else 'adam'}: Param {list(p.shape)} and Grad "
                          f"{list(ins['Grad'].shape)} must have the same shape.")
-    pn, m1, m2 = adam_update(p, ins["Grad"], ins["Moment1"], ins["Moment2"], ins["LearningRate"], b1p, b2p,
-                             beta1, beta2, eps, coeff, lr_ratio, with_decay)
+    m1, m2 = ins["Moment1"].copy(), ins["Moment2"].copy()
+    pn = adam_update(p, ins["Grad"], m1, m2, ins["LearningRate"], b1p, b2p, beta1, beta2, eps, coeff, lr_ratio,
+                     with_decay)
     if attrs["use_global_beta_pow"]:
         b1o, b2o = b1p.copy(), b2p.copy()
     else:
@@ -215,7 +222,8 @@ def adamw(ins, attrs):
     {"mu": ("float", 0.9), "use_nesterov": ("bool", False), "regularization_method": ("string", ""),
      "regularization_coeff": ("float", 0.0), "multi_precision": ("bool", False), "rescale_grad": ("float", 1.0)})
 def momentum(ins, attrs):
-    pn, vn = momentum_update(ins["Param"], ins["Grad"], ins["Velocity"], ins["LearningRate"], attrs["mu"],
+    vn = ins["Velocity"].copy()
+    pn = momentum_update(ins["Param"], ins["Grad"], vn, ins["LearningRate"], attrs["mu"],
                              attrs["use_nesterov"], attrs["regularization_method"], attrs["regularization_coeff"],
                              attrs["rescale_grad"])
     return {"ParamOut": pn, "VelocityOut": vn, "MasterParamOut": None}
@@ -227,18 +235,16 @@ def momentum(ins, attrs):
      "centered": ("bool", False), "multi_precision": ("bool", False)})
 def rmsprop(ins, attrs):
     mg = ins.get("MeanGrad")
-    if mg is None:
-        mg = np.zeros_like(ins["Param"])
-    pn, mom, ms, mgn = rmsprop_update(ins["Param"], ins["Grad"], ins["MeanSquare"], mg, ins["Moment"],
-                                      ins["LearningRate"], attrs["epsilon"], attrs["decay"], attrs["momentum"],
-                                      attrs["centered"])
-    if mgn is mg:
-        mgn = mg.copy()
-    return {"ParamOut": pn, "MomentOut": mom, "MeanSquareOut": ms, "MeanGradOut": mgn, "MasterParamOut": None}
+    mg = np.zeros_like(ins["Param"]) if mg is None else mg.copy()
+    mom, ms = ins["Moment"].copy(), ins["MeanSquare"].copy()
+    pn = rmsprop_update(ins["Param"], ins["Grad"], ms, mg, mom, ins["LearningRate"], attrs["epsilon"],
+                        attrs["decay"], attrs["momentum"], attrs["centered"])
+    return {"ParamOut": pn, "MomentOut": mom, "MeanSquareOut": ms, "MeanGradOut": mg, "MasterParamOut": None}
 
 
 @op("adagrad", "Param Grad Moment LearningRate MasterParam?", "ParamOut MomentOut MasterParamOut?",
     {"epsilon": ("float", 1e-6), "multi_precision": ("bool", False)})
 def adagrad(ins, attrs):
-    pn, mn = adagrad_update(ins["Param"], ins["Grad"], ins["Moment"], ins["LearningRate"], attrs["epsilon"])
+    mn = ins["Moment"].copy()
+    pn = adagrad_update(ins["Param"], ins["Grad"], mn, ins["LearningRate"], attrs["epsilon"])
     return {"ParamOut": pn, "MomentOut": mn, "MasterParamOut": None}

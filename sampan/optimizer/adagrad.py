@@ -39,7 +39,7 @@ class Adagrad(Optimizer):
 
     def _update(self, p, g, accs, lr, group):
         m = accs[0]
-        p._data, m._data = adagrad_update(p._data, g, m._data, lr, group["epsilon"])
+        p._data = adagrad_update(p._data, g, m._data, lr, group["epsilon"])   # moment in place
 
     def _static_acc_specs(self, param):
         return [("moment", self._initial_accumulator_value, None)]

@@ -95,7 +95,7 @@ class Adam(Optimizer):
             sc = adam_scalars(dt, lr, a1, a2, b1, b2, eps, ratio)
             hit = self._step_cache[key] = (sc, a1 * a1.dtype.type(b1), a2 * a2.dtype.type(b2))
         sc, n1, n2 = hit
-        p._data, m1._data, m2._data = adam_apply(p._data, g, m1._data, m2._data, sc, coeff, decay)
+        p._data = adam_apply(p._data, g, m1._data, m2._data, sc, coeff, decay)   # moments in place
         b1p._data, b2p._data = n1, n2
 
     def _static_acc_specs(self, param):

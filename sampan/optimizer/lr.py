@@ -23,7 +23,8 @@ import numpy as np
 
 __all__ = ["LRScheduler", "NoamDecay", "PiecewiseDecay", "NaturalExpDecay", "InverseTimeDecay", "PolynomialDecay",
            "LinearWarmup", "ExponentialDecay", "MultiStepDecay", "StepDecay", "LambdaDecay", "ReduceOnPlateau",
-           "CosineAnnealingDecay", "MultiplicativeDecay", "OneCycleLR", "CyclicLR"]
+           "CosineAnnealingDecay", "MultiplicativeDecay", "OneCycleLR", "CyclicLR", "LinearLR",
+           "CosineAnnealingWarmRestarts"]
 
 
 class LRScheduler:
@@ -434,6 +435,8 @@ class OneCycleLR(LRScheduler):
         initial_lr = max_learning_rate / float(divide_factor)
         min_lr = float(end_learning_rate)
         if three_phase:
+            if phase_pct >= 0.5:
+                raise ValueError("OneCycleLR: with three_phase=True, phase_pct must be less than 0.5.")
             ends = [float(phase_pct * total_steps) - 1, float(2 * phase_pct * total_steps) - 2, total_steps - 1]
             lrs = [initial_lr, max_learning_rate, initial_lr, min_lr]
         else:
@@ -500,3 +503,69 @@ class CyclicLR(LRScheduler):
         base_height = self.amplitude * scale
         arg = cycle if self.scale_mode == "cycle" else iterations
         return self.base_lr + base_height * self.scale_fn(arg)
+
+
+class LinearLR(LRScheduler):
+    """Scale the learning rate linearly from ``start_factor * lr`` to ``end_factor * lr`` over ``total_steps``."""
+
+    def __init__(self, learning_rate, total_steps, start_factor=1.0 / 3, end_factor=1.0, last_epoch=-1,
+                 verbose=False):
+        if not 0 < start_factor <= 1.0:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1]. Received: {start_factor}.")
+        if not 0 <= end_factor <= 1.0:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1]. Received: {end_factor}.")
+        if total_steps <= 0:
+            raise ValueError(f"LinearLR: total_steps must be positive. Received: {total_steps}.")
+        self.start_factor, self.end_factor, self.total_steps = start_factor, end_factor, total_steps
+        super().__init__(learning_rate, last_epoch, verbose)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return self.base_lr * self.start_factor
+        if self.last_epoch > self.total_steps:
+            return self.last_lr
+        span = self.end_factor - self.start_factor
+        return self.last_lr * (1.0 + span / (self.total_steps * self.start_factor + (self.last_epoch - 1) * span))
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing restarted every ``T_i`` epochs (``T_0``, then multiplied by ``T_mult``)."""
+
+    def __init__(self, learning_rate, T_0, T_mult=1, eta_min=0, last_epoch=-1, verbose=False):
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int. Received: {T_0!r}.")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1. Received: {T_mult!r}.")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(learning_rate, last_epoch, verbose)
+
+    def get_lr(self):
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+
+    def step(self, epoch=None):
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:
+                self.T_cur -= self.T_i
+                self.T_i *= self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be >= 0. Received: {epoch}.")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        self.last_lr = self.get_lr()
+        if self.verbose:
+            print(f"Epoch {self.last_epoch}: CosineAnnealingWarmRestarts set learning rate to {self.last_lr}.")

@@ -40,8 +40,8 @@ class Momentum(Optimizer):
 
     def _update(self, p, g, accs, lr, group):
         v = accs[0]
-        p._data, v._data = momentum_update(p._data, g, v._data, lr, group["momentum"], group["use_nesterov"],
-                                           rescale_grad=group["rescale_grad"])
+        p._data = momentum_update(p._data, g, v._data, lr, group["momentum"], group["use_nesterov"],
+                                  rescale_grad=group["rescale_grad"])   # velocity in place
 
     def _static_acc_specs(self, param):
         return [("velocity", 0.0, None)]

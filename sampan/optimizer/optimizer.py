@@ -2,10 +2,11 @@
 
 Eager ``step()`` runs, per parameter group: gradient clipping, then regularization (a parameter's
 own ``ParamAttr`` regularizer wins over ``weight_decay``), then the update rule of
-``sampan.ops.optim`` on the arrays directly (no tape, no dispatch). Accumulators are Tensors named
-``<param.name>_<acc>_<n>`` with ``n`` from the unique-name table (``linear_0.w_0_moment1_0``), kept
-in ``_accumulators[acc][param.name]`` so ``state_dict()`` lists them grouped by kind, parameters in
-order, as Paddle does (FORMATS.md section 1.4).
+``sampan.ops.optim`` on the arrays directly (no tape, no dispatch): accumulators advance in place,
+each parameter gets a fresh array (so arrays handed out by ``numpy()`` keep their values).
+Accumulators are Tensors named ``<param.name>_<acc>_<n>`` with ``n`` from the unique-name table
+(``linear_0.w_0_moment1_0``), kept in ``_accumulators[acc][param.name]`` so ``state_dict()`` lists
+them grouped by kind, parameters in order, as Paddle does (FORMATS.md section 1.4).
 
 ``set_state_dict`` restores accumulators by name (those not created yet are kept and used when the
 first step creates them) and the learning-rate scheduler's state, so the next step is
@@ -333,6 +334,9 @@ class Optimizer:
     def state_dict(self):
         """Accumulators by name, grouped by kind (``..._moment1_0`` for all parameters, then
         ``..._moment2_0`` ...), then ``'LR_Scheduler'`` when the learning rate is a scheduler.
+
+        As in Paddle the values are the live accumulator Tensors, which later steps update in place:
+        save them (``paddle.save``) or copy their ``numpy()`` to keep a snapshot.
 
         Example:
             >>> import sampan as paddle

@@ -44,9 +44,8 @@ class RMSProp(Optimizer):
 
     def _update(self, p, g, accs, lr, group):
         mom, ms, mg = accs
-        p._data, mom._data, ms._data, mg._data = rmsprop_update(
-            p._data, g, ms._data, mg._data, mom._data, lr, group["epsilon"], group["rho"], group["momentum"],
-            group["centered"])
+        p._data = rmsprop_update(p._data, g, ms._data, mg._data, mom._data, lr, group["epsilon"], group["rho"],
+                                 group["momentum"], group["centered"])   # accumulators in place
 
     def _static_acc_specs(self, param):
         return [("momentum", 0.0, None), ("mean_square", 0.0, None), ("mean_grad", 0.0, None)]

@@ -215,8 +215,9 @@ def _fixture_pickles():
             for f in files:
                 if f.endswith((".pdparams", ".pdopt", ".pdtensor", ".pdobj", ".info")):
                     p = os.path.join(root, f)
-                    if open(p, "rb").read(1) == b"\x80":
-                        out.append(os.path.relpath(p, PADDLE_FIXTURES))
+                    with open(p, "rb") as fh:
+                        if fh.read(1) == b"\x80":
+                            out.append(os.path.relpath(p, PADDLE_FIXTURES))
     return sorted(out)
 
 

@@ -110,3 +110,20 @@ def test_constructor_validation():
         lr.LinearWarmup(0.1, 2, start_lr=0.5, end_lr=0.1)
     with pytest.raises(ValueError, match="len\\(values\\)"):
         lr.PiecewiseDecay([1], [0.1])
+
+
+def test_one_cycle_cyclic_linear_warm_restarts_multiplicative():
+    oc = lr.OneCycleLR(max_learning_rate=1.0, total_steps=10, divide_factor=4.0, end_learning_rate=0.0,
+                       phase_pct=0.3, anneal_strategy="linear")
+    vals = _values(oc, 9)
+    assert vals[0] == pytest.approx(0.25) and vals[2] == pytest.approx(1.0) and vals[9] == pytest.approx(0.0)
+    assert vals[1] == pytest.approx(0.625)          # halfway up phase 1 (steps 0..2)
+    cyc = lr.CyclicLR(0.1, 0.5, step_size_up=2, step_size_down=2)
+    assert _values(cyc, 5) == pytest.approx([0.1, 0.3, 0.5, 0.3, 0.1, 0.3])
+    lin = lr.LinearLR(1.0, total_steps=4, start_factor=0.2, end_factor=1.0)
+    assert _values(lin, 5) == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0, 1.0])
+    wr = lr.CosineAnnealingWarmRestarts(1.0, T_0=2, T_mult=2)
+    want = [1.0, 0.5, 1.0, 0.5 * (1 + math.cos(math.pi / 4)), 0.5, 0.5 * (1 + math.cos(3 * math.pi / 4)), 1.0]
+    assert _values(wr, 6) == pytest.approx(want)
+    md = lr.MultiplicativeDecay(1.0, lambda e: 0.5)
+    assert _values(md, 3) == pytest.approx([1, .5, .25, .125])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from ..initializer import Constant
-from .layers import Layer
+from .layers import Layer, functional
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "Hardswish", "Hardsigmoid", "Hardtanh", "Hardshrink", "Softshrink", "Tanhshrink", "Swish", "Silu", "SiLU",
@@ -21,7 +21,7 @@ class _Act(Layer):
         self._name = name
 
     def forward(self, x):
-        return getattr(F, self._fn)(x, **self._kw)
+        return functional(self._fn)(x, **self._kw)
 
     def extra_repr(self):
         return ", ".join(f"{k}={v}" for k, v in self._kw.items())
@@ -87,7 +87,7 @@ class RReLU(Layer):
         self._lower, self._upper = lower, upper
 
     def forward(self, x):
-        return F.rrelu(x, lower=self._lower, upper=self._upper, training=self.training)
+        return functional("rrelu")(x, lower=self._lower, upper=self._upper, training=self.training)
 
 
 class PReLU(Layer):

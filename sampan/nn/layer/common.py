@@ -6,11 +6,18 @@ import numbers
 import sampan
 
 from .. import functional as F
-from .layers import Layer
+from .layers import Layer, functional
 
 __all__ = ["Linear", "Identity", "Flatten", "Unflatten", "Dropout", "Dropout2D", "Dropout3D", "AlphaDropout",
            "Embedding", "Pad1D", "Pad2D", "Pad3D", "ZeroPad2D", "Upsample", "UpsamplingNearest2D",
            "UpsamplingBilinear2D", "Bilinear", "CosineSimilarity", "PairwiseDistance", "Unfold", "Fold"]
+
+
+def _paddle_fn(name):
+    fn = getattr(sampan, name, None)
+    if fn is None:
+        raise NotImplementedError(f"paddle.{name} is not implemented in sampan yet.")
+    return fn
 
 
 class Linear(Layer):
@@ -76,7 +83,7 @@ class Unflatten(Layer):
         self.axis, self.shape = axis, list(shape)
 
     def forward(self, input):
-        return sampan.unflatten(input, self.axis, self.shape)
+        return _paddle_fn("unflatten")(input, self.axis, self.shape)
 
 
 class Dropout(Layer):
@@ -105,7 +112,7 @@ class Dropout2D(Layer):
         self.p, self.data_format = p, data_format
 
     def forward(self, input):
-        return F.dropout2d(input, p=self.p, training=self.training, data_format=self.data_format)
+        return functional("dropout2d")(input, p=self.p, training=self.training, data_format=self.data_format)
 
 
 class Dropout3D(Layer):
@@ -114,7 +121,7 @@ class Dropout3D(Layer):
         self.p, self.data_format = p, data_format
 
     def forward(self, input):
-        return F.dropout3d(input, p=self.p, training=self.training, data_format=self.data_format)
+        return functional("dropout3d")(input, p=self.p, training=self.training, data_format=self.data_format)
 
 
 class AlphaDropout(Layer):
@@ -123,7 +130,7 @@ class AlphaDropout(Layer):
         self.p = p
 
     def forward(self, input):
-        return F.alpha_dropout(input, p=self.p, training=self.training)
+        return functional("alpha_dropout")(input, p=self.p, training=self.training)
 
 
 class Embedding(Layer):
@@ -187,7 +194,7 @@ class _PadNd(Layer):
         self._data_format = data_format or self._default_format
 
     def forward(self, x):
-        return F.pad(x, pad=self._pad, mode=self._mode, value=self._value, data_format=self._data_format)
+        return functional("pad")(x, pad=self._pad, mode=self._mode, value=self._value, data_format=self._data_format)
 
     def extra_repr(self):
         return f"padding={self._pad}, mode={self._mode}, value={self._value}, data_format={self._data_format}"
@@ -229,7 +236,7 @@ class Upsample(Layer):
 
     def forward(self, x):
         fmt = self.data_format or _FORMATS.get(len(x.shape), "NCHW")
-        return F.interpolate(x, size=self.size, scale_factor=self.scale_factor, mode=self.mode,
+        return functional("interpolate")(x, size=self.size, scale_factor=self.scale_factor, mode=self.mode,
                              align_corners=self.align_corners, align_mode=self.align_mode, data_format=fmt)
 
     def extra_repr(self):
@@ -257,7 +264,7 @@ class Bilinear(Layer):
         self.bias = self.create_parameter(shape=[1, out_features], attr=bias_attr, dtype=self._dtype, is_bias=True)
 
     def forward(self, x1, x2):
-        return F.bilinear(x1, x2, self.weight, self.bias)
+        return functional("bilinear")(x1, x2, self.weight, self.bias)
 
 
 class CosineSimilarity(Layer):
@@ -266,7 +273,7 @@ class CosineSimilarity(Layer):
         self._axis, self._eps = axis, eps
 
     def forward(self, x1, x2):
-        return F.cosine_similarity(x1, x2, axis=self._axis, eps=self._eps)
+        return functional("cosine_similarity")(x1, x2, axis=self._axis, eps=self._eps)
 
 
 class PairwiseDistance(Layer):
@@ -275,7 +282,7 @@ class PairwiseDistance(Layer):
         self.p, self.epsilon, self.keepdim = p, epsilon, keepdim
 
     def forward(self, x, y):
-        return F.pairwise_distance(x, y, self.p, self.epsilon, self.keepdim)
+        return functional("pairwise_distance")(x, y, self.p, self.epsilon, self.keepdim)
 
 
 class Unfold(Layer):
@@ -284,7 +291,7 @@ class Unfold(Layer):
         self.kernel_sizes, self.strides, self.paddings, self.dilations = kernel_sizes, strides, paddings, dilations
 
     def forward(self, input):
-        return F.unfold(input, self.kernel_sizes, self.strides, self.paddings, self.dilations)
+        return functional("unfold")(input, self.kernel_sizes, self.strides, self.paddings, self.dilations)
 
 
 class Fold(Layer):
@@ -294,4 +301,5 @@ class Fold(Layer):
         self.strides, self.paddings, self.dilations = strides, paddings, dilations
 
     def forward(self, input):
-        return F.fold(input, self.output_sizes, self.kernel_sizes, self.strides, self.paddings, self.dilations)
+        return functional("fold")(input, self.output_sizes, self.kernel_sizes, self.strides, self.paddings,
+                                  self.dilations)

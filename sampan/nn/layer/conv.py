@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import functional as F
 from ..initializer import Normal
-from .layers import Layer
+from .layers import Layer, functional
 
 __all__ = ["Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"]
 
@@ -96,7 +96,7 @@ class _Conv(_ConvNd):
             x = F.pad(x, self._reversed_padding_repeated_twice, mode=self._padding_mode,
                       data_format=self._data_format)
             padding = 0
-        return getattr(F, self._fn)(x, self.weight, bias=self.bias, stride=self._stride, padding=padding,
+        return functional(self._fn)(x, self.weight, bias=self.bias, stride=self._stride, padding=padding,
                                     dilation=self._dilation, groups=self._groups, data_format=self._data_format)
 
 
@@ -104,7 +104,7 @@ class _ConvTranspose(_ConvNd):
     _transposed = True
 
     def forward(self, x, output_size=None):
-        return getattr(F, self._fn)(x, self.weight, bias=self.bias, stride=self._stride, padding=self._padding,
+        return functional(self._fn)(x, self.weight, bias=self.bias, stride=self._stride, padding=self._padding,
                                     output_padding=self.output_padding, dilation=self._dilation,
                                     groups=self._groups, output_size=output_size, data_format=self._data_format)
 

@@ -26,6 +26,21 @@ from ..param_attr import ParamAttr
 
 __all__ = ["Layer", "HookRemoveHelper"]
 
+_FN_CACHE: dict = {}
+
+
+def functional(name):
+    """``nn.functional.<name>``, or a clear error when sampan does not implement it yet."""
+    fn = _FN_CACHE.get(name)
+    if fn is None:
+        from .. import functional as F
+        fn = getattr(F, name, None)
+        if fn is None:
+            raise NotImplementedError(f"paddle.nn.functional.{name} is not implemented in sampan yet; the layer "
+                                      "that needs it can be built but not called.")
+        _FN_CACHE[name] = fn
+    return fn
+
 
 def _is_param(v):
     """An eager Parameter or, while building a static program, a parameter Variable."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .. import functional as F
-from .layers import Layer
+from .layers import Layer, functional
 
 __all__ = ["CrossEntropyLoss", "MSELoss", "L1Loss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
            "KLDivLoss", "HuberLoss", "MarginRankingLoss", "CTCLoss", "HingeEmbeddingLoss", "CosineEmbeddingLoss",
@@ -62,7 +62,7 @@ class L1Loss(Layer):
         self.reduction = _check_reduction("L1Loss", reduction)
 
     def forward(self, input, label):
-        return F.l1_loss(input, label, reduction=self.reduction)
+        return functional("l1_loss")(input, label, reduction=self.reduction)
 
 
 class NLLLoss(Layer):
@@ -75,7 +75,7 @@ class NLLLoss(Layer):
         self._reduction = _check_reduction("NLLLoss", reduction)
 
     def forward(self, input, label):
-        return F.nll_loss(input, label, weight=self._weight, ignore_index=self._ignore_index,
+        return functional("nll_loss")(input, label, weight=self._weight, ignore_index=self._ignore_index,
                           reduction=self._reduction)
 
 
@@ -88,7 +88,7 @@ class BCELoss(Layer):
         self.reduction = _check_reduction("BCELoss", reduction)
 
     def forward(self, input, label):
-        return F.binary_cross_entropy(input, label, weight=self.weight, reduction=self.reduction)
+        return functional("binary_cross_entropy")(input, label, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(Layer):
@@ -101,8 +101,8 @@ class BCEWithLogitsLoss(Layer):
         self.pos_weight = pos_weight
 
     def forward(self, logit, label):
-        return F.binary_cross_entropy_with_logits(logit, label, weight=self.weight, reduction=self.reduction,
-                                                  pos_weight=self.pos_weight)
+        fn = functional("binary_cross_entropy_with_logits")
+        return fn(logit, label, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight)
 
 
 class SmoothL1Loss(Layer):
@@ -114,7 +114,7 @@ class SmoothL1Loss(Layer):
         self.delta = delta
 
     def forward(self, input, label):
-        return F.smooth_l1_loss(input, label, reduction=self.reduction, delta=self.delta)
+        return functional("smooth_l1_loss")(input, label, reduction=self.reduction, delta=self.delta)
 
 
 class KLDivLoss(Layer):
@@ -130,7 +130,7 @@ class KLDivLoss(Layer):
 
     def forward(self, input, label):
         kw = {"log_target": True} if self.log_target else {}
-        return F.kl_div(input, label, self.reduction, **kw)
+        return functional("kl_div")(input, label, self.reduction, **kw)
 
 
 class HuberLoss(Layer):
@@ -139,7 +139,7 @@ class HuberLoss(Layer):
         self.reduction, self.delta = _check_reduction("HuberLoss", reduction), delta
 
     def forward(self, input, label):
-        return F.huber_loss(input, label, reduction=self.reduction, delta=self.delta)
+        return functional("huber_loss")(input, label, reduction=self.reduction, delta=self.delta)
 
 
 class MarginRankingLoss(Layer):
@@ -148,7 +148,7 @@ class MarginRankingLoss(Layer):
         self.margin, self.reduction = margin, _check_reduction("MarginRankingLoss", reduction)
 
     def forward(self, input, other, label):
-        return F.margin_ranking_loss(input, other, label, self.margin, self.reduction)
+        return functional("margin_ranking_loss")(input, other, label, self.margin, self.reduction)
 
 
 class CTCLoss(Layer):
@@ -157,7 +157,8 @@ class CTCLoss(Layer):
         self.blank, self.reduction = blank, reduction
 
     def forward(self, log_probs, labels, input_lengths, label_lengths, norm_by_times=False):
-        return F.ctc_loss(log_probs, labels, input_lengths, label_lengths, self.blank, self.reduction, norm_by_times)
+        return functional("ctc_loss")(log_probs, labels, input_lengths, label_lengths, self.blank, self.reduction,
+                                      norm_by_times)
 
 
 class HingeEmbeddingLoss(Layer):
@@ -166,7 +167,7 @@ class HingeEmbeddingLoss(Layer):
         self.margin, self.reduction = margin, _check_reduction("HingeEmbeddingLoss", reduction)
 
     def forward(self, input, label):
-        return F.hinge_embedding_loss(input, label, reduction=self.reduction, margin=self.margin)
+        return functional("hinge_embedding_loss")(input, label, reduction=self.reduction, margin=self.margin)
 
 
 class CosineEmbeddingLoss(Layer):
@@ -175,7 +176,7 @@ class CosineEmbeddingLoss(Layer):
         self.margin, self.reduction = margin, _check_reduction("CosineEmbeddingLoss", reduction)
 
     def forward(self, input1, input2, label):
-        return F.cosine_embedding_loss(input1, input2, label, margin=self.margin, reduction=self.reduction)
+        return functional("cosine_embedding_loss")(input1, input2, label, margin=self.margin, reduction=self.reduction)
 
 
 class SoftMarginLoss(Layer):
@@ -184,7 +185,7 @@ class SoftMarginLoss(Layer):
         self.reduction = _check_reduction("SoftMarginLoss", reduction)
 
     def forward(self, input, label):
-        return F.soft_margin_loss(input, label, self.reduction)
+        return functional("soft_margin_loss")(input, label, self.reduction)
 
 
 class MultiLabelSoftMarginLoss(Layer):
@@ -193,7 +194,7 @@ class MultiLabelSoftMarginLoss(Layer):
         self.weight, self.reduction = weight, _check_reduction("MultiLabelSoftMarginLoss", reduction)
 
     def forward(self, input, label):
-        return F.multi_label_soft_margin_loss(input, label, weight=self.weight, reduction=self.reduction)
+        return functional("multi_label_soft_margin_loss")(input, label, weight=self.weight, reduction=self.reduction)
 
 
 class TripletMarginLoss(Layer):
@@ -203,8 +204,8 @@ class TripletMarginLoss(Layer):
         self.reduction = _check_reduction("TripletMarginLoss", reduction)
 
     def forward(self, input, positive, negative):
-        return F.triplet_margin_loss(input, positive, negative, margin=self.margin, p=self.p, epsilon=self.epsilon,
-                                     swap=self.swap, reduction=self.reduction)
+        return functional("triplet_margin_loss")(input, positive, negative, margin=self.margin, p=self.p,
+                                                 epsilon=self.epsilon, swap=self.swap, reduction=self.reduction)
 
 
 class PoissonNLLLoss(Layer):
@@ -214,8 +215,8 @@ class PoissonNLLLoss(Layer):
         self.reduction = _check_reduction("PoissonNLLLoss", reduction)
 
     def forward(self, input, label):
-        return F.poisson_nll_loss(input, label, log_input=self.log_input, full=self.full, epsilon=self.epsilon,
-                                  reduction=self.reduction)
+        return functional("poisson_nll_loss")(input, label, log_input=self.log_input, full=self.full,
+                                              epsilon=self.epsilon, reduction=self.reduction)
 
 
 class GaussianNLLLoss(Layer):
@@ -225,4 +226,4 @@ class GaussianNLLLoss(Layer):
         self.reduction = _check_reduction("GaussianNLLLoss", reduction)
 
     def forward(self, input, label, variance):
-        return F.gaussian_nll_loss(input, label, variance, self.full, self.epsilon, self.reduction)
+        return functional("gaussian_nll_loss")(input, label, variance, self.full, self.epsilon, self.reduction)

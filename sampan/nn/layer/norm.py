@@ -16,7 +16,7 @@ import numpy as np
 from .. import functional as F
 from ..initializer import Constant
 from ..param_attr import ParamAttr
-from .layers import Layer
+from .layers import Layer, functional
 
 __all__ = ["BatchNorm", "BatchNorm1D", "BatchNorm2D", "BatchNorm3D", "SyncBatchNorm", "LayerNorm", "GroupNorm",
            "InstanceNorm1D", "InstanceNorm2D", "InstanceNorm3D", "LocalResponseNorm"]
@@ -168,7 +168,7 @@ class BatchNorm(Layer):
                            training=training, momentum=self._momentum, epsilon=self._epsilon,
                            data_format=self._data_layout, use_global_stats=self._use_global_stats)
         if self._act:
-            out = getattr(F, self._act)(out)
+            out = functional(self._act)(out)
         return out
 
 
@@ -278,4 +278,4 @@ class LocalResponseNorm(Layer):
         self.size, self.alpha, self.beta, self.k, self.data_format = size, alpha, beta, k, data_format
 
     def forward(self, input):
-        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k, self.data_format)
+        return functional("local_response_norm")(input, self.size, self.alpha, self.beta, self.k, self.data_format)

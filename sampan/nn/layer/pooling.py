@@ -1,8 +1,7 @@
 """Pooling layers (``MaxPool1D/2D/3D``, ``AvgPool1D/2D/3D``, adaptive variants)."""
 from __future__ import annotations
 
-from .. import functional as F
-from .layers import Layer
+from .layers import Layer, functional
 
 __all__ = ["MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "AdaptiveAvgPool1D",
            "AdaptiveAvgPool2D", "AdaptiveAvgPool3D", "AdaptiveMaxPool1D", "AdaptiveMaxPool2D", "AdaptiveMaxPool3D"]
@@ -21,7 +20,7 @@ class _MaxPool(Layer):
 
     def forward(self, x):
         kw = {"data_format": self.data_format} if self._fn != "max_pool1d" else {}
-        return getattr(F, self._fn)(x, kernel_size=self.ksize, stride=self.stride, padding=self.padding,
+        return functional(self._fn)(x, kernel_size=self.ksize, stride=self.stride, padding=self.padding,
                                     return_mask=self.return_mask, ceil_mode=self.ceil_mode, **kw)
 
     def extra_repr(self):
@@ -60,7 +59,7 @@ class _AvgPool(Layer):
 
     def forward(self, x):
         kw = {"divisor_override": self.divisor, "data_format": self.data_format} if self._fn != "avg_pool1d" else {}
-        return getattr(F, self._fn)(x, kernel_size=self.ksize, stride=self.stride, padding=self.padding,
+        return functional(self._fn)(x, kernel_size=self.ksize, stride=self.stride, padding=self.padding,
                                     ceil_mode=self.ceil_mode, exclusive=self.exclusive, **kw)
 
     def extra_repr(self):
@@ -100,7 +99,7 @@ class _Adaptive(Layer):
             kw["data_format"] = self._data_format
         if self._has_mask:
             kw["return_mask"] = self._return_mask
-        return getattr(F, self._fn)(x, self._output_size, **kw)
+        return functional(self._fn)(x, self._output_size, **kw)
 
     def extra_repr(self):
         return f"output_size={self._output_size}"
