@@ -277,6 +277,9 @@ def create_parameter(shape, dtype, name, initializer, trainable=True, **kw):
     from ..static.program import default_main_program, default_startup_program, switch_main_program
     main = default_main_program()
     v = main.global_block().create_parameter(name, shape, dtype, trainable=trainable)
+    v.optimize_attr = {"learning_rate": kw.get("learning_rate", 1.0)}   # per-parameter options, as eager
+    v.regularizer = kw.get("regularizer")
+    v.need_clip = kw.get("need_clip", True)
     startup = default_startup_program()
     sv = startup.global_block().create_parameter(name, shape, dtype, trainable=trainable)
     old = switch_main_program(startup)

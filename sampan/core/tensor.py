@@ -341,9 +341,14 @@ class Tensor(_MathMixin):
         return repr(self)
 
     def __deepcopy__(self, memo):
-        t = Tensor(self._data.copy(), name=self.name, stop_gradient=self.stop_gradient,
-                   persistable=self.persistable)
+        import copy
+        t = type(self).__new__(type(self))   # a Parameter stays a Parameter, with its attributes
+        t._data = self._data.copy()
+        t.stop_gradient, t._grad, t._name, t.persistable = self.stop_gradient, None, self.name, self.persistable
+        t._node = t._slot = t._idx = t._hooks = None
         t._dtype = self._dtype
+        t.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = t
         return t
 
     # ------------------------------------------------------------------ autograd

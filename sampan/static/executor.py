@@ -163,6 +163,10 @@ class Executor:
         feed = dict(feed or {})
         fetch_list = _as_list(fetch_list)
         block = program.global_block()
+        sched = getattr(program, "lr_scheduler", None)
+        lr_var = getattr(program, "lr_var", None)
+        if sched is not None and lr_var is not None:   # static training with an LRScheduler
+            scope.set(lr_var.name, np.array([sched()], dtype=lr_var.dtype.np if lr_var.dtype else np.float32))
         env = {}
         self._feed(block, feed, env)
         fetched = self._run_block(program, block, env, scope)

@@ -182,3 +182,26 @@ def test_program_roundtrip_in_new_process(tmp_path):
         assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith("OK")
     assert sorted(os.listdir(tmp_path)) == ["m.pdmodel", "m.pdopt", "m.pdparams", "name.txt", "out.npy"]
+
+
+def test_static_training_follows_the_lr_scheduler(static_mode):
+    main, startup = static.Program(), static.Program()
+    with static.program_guard(main, startup):
+        x = static.data("x", [None, 4], "float32")
+        loss = paddle.mean(static.nn.fc(x, 1))
+        sched = paddle.optimizer.lr.StepDecay(0.1, step_size=1, gamma=0.5)
+        paddle.optimizer.SGD(learning_rate=sched).minimize(loss)
+    scope = static.Scope()
+    with static.scope_guard(scope):
+        exe = static.Executor()
+        exe.run(startup)
+        b0 = np.array(main.state_dict()["fc_0.b_0"])
+        steps = []
+        for _ in range(3):
+            exe.run(main, feed={"x": np.ones((2, 4), np.float32)}, fetch_list=[loss])
+            sched.step()
+            b = np.array(main.state_dict()["fc_0.b_0"])
+            steps.append(float((b - b0)[0]))
+            b0 = b
+    # d(mean)/d(b) = 1, so each step moves the bias by -lr: 0.1, 0.05, 0.025
+    np.testing.assert_allclose(steps, [-0.1, -0.05, -0.025], rtol=1e-5)
