@@ -25,6 +25,7 @@ def _numpy_step_factory(np, sizes, batch, rng):
     params = [p for pair in zip(Ws, bs) for p in pair]
     m1 = [np.zeros_like(p) for p in params]
     m2 = [np.zeros_like(p) for p in params]
+    tmp = [np.empty_like(p) for p in params]
     state = {"b1p": 0.9, "b2p": 0.999}
     lr, b1, b2, eps = 0.001, 0.9, 0.999, 1e-8
 
@@ -53,11 +54,20 @@ def _numpy_step_factory(np, sizes, batch, rng):
         lr_t = float(lr * np.sqrt(1 - state["b2p"]) / (1 - state["b1p"]))
         eps_t = float(eps * np.sqrt(1 - state["b2p"]))
         for k, (pp, gg) in enumerate(zip(params, grads)):
+            # in place, with one scratch buffer: no page faults from fresh temporaries
+            t = tmp[k]
             m1[k] *= b1
-            m1[k] += (1 - b1) * gg
+            np.multiply(gg, 1 - b1, out=t)
+            m1[k] += t
             m2[k] *= b2
-            m2[k] += (1 - b2) * gg * gg
-            pp -= lr_t * m1[k] / (np.sqrt(m2[k]) + eps_t)
+            np.multiply(gg, gg, out=t)
+            t *= 1 - b2
+            m2[k] += t
+            np.sqrt(m2[k], out=t)
+            t += eps_t
+            np.divide(m1[k], t, out=t)
+            t *= lr_t
+            pp -= t
         state["b1p"] *= b1
         state["b2p"] *= b2
         return loss

@@ -60,23 +60,25 @@ def run_backward(tensors, grad_tensors=None, retain_graph=False, capture=None):
         _accumulate(pending.setdefault(id(t._node), {}), (t._slot, t._idx), ga)
         roots.append(t._node)
     order, deps = _topo_order(roots)
-    ready = [n for n in order if deps.get(id(n), 0) == 0]
+    ready = [n for n in order if id(n) not in deps]
     while ready:
         node = ready.pop()
-        got = pending.pop(id(node), {})
-        _run_node(node, got, pending, capture)
+        _run_node(node, pending.pop(id(node), None) or {}, pending, capture)
         for _, _, t in node.inputs:
             p = t._node
             if p is not None:
-                deps[id(p)] -= 1
-                if deps[id(p)] == 0:
+                k = id(p)
+                left = deps[k] - 1
+                deps[k] = left
+                if not left:
                     ready.append(p)
         if not retain_graph:
             node.ins = node.outs = None
 
 
 def _run_node(node, got, pending, capture):
-    if node.ins is None:
+    outs = node.outs
+    if outs is None:
         raise RuntimeError(f"backward: the graph through op '{node.op.type}' was already freed; "
                            "call backward(retain_graph=True) to differentiate twice.")
     douts = {}
@@ -84,17 +86,21 @@ def _run_node(node, got, pending, capture):
         if idx is None:
             douts[slot] = g
         else:
-            lst = douts.setdefault(slot, [None] * len(node.outs[slot]))
+            lst = douts.get(slot)
+            if lst is None:
+                lst = douts[slot] = [None] * len(outs[slot])
             lst[idx] = g
-    for slot, v in douts.items():
-        if isinstance(v, list):
-            douts[slot] = [np.zeros_like(o) if g is None else g for g, o in zip(v, node.outs[slot])]
-    need = {slot for slot, _, _ in node.inputs}
+    if len(douts) != len(got):   # list outputs: fill the gradients nothing flowed into with zeros
+        for slot, v in douts.items():
+            if v.__class__ is list:
+                douts[slot] = [np.zeros_like(o) if g is None else g for g, o in zip(v, outs[slot])]
+    inputs = node.inputs
+    need = {slot for slot, _, _ in inputs}
     try:
-        res = node.op.backward(GradContext(node.ins, node.outs, douts, node.attrs, need))
+        res = node.op.backward(GradContext(node.ins, outs, douts, node.attrs, need))
     except Exception as e:
         raise type(e)(f"backward of op '{node.op.type}': {e}") from e
-    for slot, idx, t in node.inputs:
+    for slot, idx, t in inputs:
         g = res.get(slot)
         if g is None:
             continue
@@ -102,14 +108,21 @@ def _run_node(node, got, pending, capture):
             g = g[idx]
             if g is None:
                 continue
-        g = _reduce_to(np.asarray(g), t._data.shape, t._data.dtype)
+        d = t._data
+        if g.__class__ is not np.ndarray or g.shape != d.shape or g.dtype != d.dtype:
+            g = _reduce_to(np.asarray(g), d.shape, d.dtype)
         if t._hooks:
             for h in t._hooks:
                 r = h(_as_tensor(g))
                 if r is not None:
                     g = np.asarray(r._data if hasattr(r, "_data") else r)
-        if t._node is not None:
-            _accumulate(pending.setdefault(id(t._node), {}), (t._slot, t._idx), g)
+        p = t._node
+        if p is not None:
+            store = pending.get(id(p))
+            if store is None:
+                pending[id(p)] = {(t._slot, t._idx): g}
+            else:
+                _accumulate(store, (t._slot, t._idx), g)
         else:
             _leaf_grad(t, g, capture)
 

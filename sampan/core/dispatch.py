@@ -175,6 +175,8 @@ def _as_var(block, v):
 
 
 def _append_static(op, inputs, attrs, bind, name):
+    if op.decompose is not None:
+        return op.decompose(inputs, op.fill_attrs(attrs))
     block = _current_block()
     in_vars = {}
     for slot, v in inputs.items():

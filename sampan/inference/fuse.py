@@ -126,7 +126,7 @@ def fold_constants(nodes, consts, keep, persist):
         except Exception:
             rest.append(nd)          # let it fail at run time, with the Executor's message
             continue
-        for s, names, dup in nd.outputs:
+        for s, names, _ in nd.outputs:
             vals = res.get(s)
             vals = vals if isinstance(vals, list) else [vals]
             for n, v in zip(names, vals):

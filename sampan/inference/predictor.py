@@ -74,9 +74,7 @@ def _load(config):
         program = decode_any_program(config._prog_buffer)
         names = param_names(program)
         return program, (read_pdiparams(config._params_buffer, names) if names else {})
-    pf = config._params_file
-    if pf is not None and not os.path.isfile(pf):
-        raise FileNotFoundError(f"{_WHO}: the parameters file {pf!r} does not exist.")
+    pf = config._params_file       # a missing one is reported by the reader, if the program has parameters
     if config._model_dir is not None:
         return _load_dir(config._model_dir, pf)
     mf = config._prog_file

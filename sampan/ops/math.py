@@ -505,3 +505,42 @@ def _cumsum_grad(ctx):
     if a["flatten"]:
         return {"X": _cumsum(g.reshape(-1), 0, a["exclusive"], not a["reverse"]).reshape(x.shape)}
     return {"X": _cumsum(g, a["axis"], a["exclusive"], not a["reverse"])}
+
+
+# ---------------------------------------------------------------------------- linear (fused, eager only)
+@op("linear", "X W Bias?", "Out")
+def linear(ins, attrs):
+    """``X @ W + Bias`` in one kernel: eager ``nn.Linear`` is one tape entry instead of two.
+    In static programs it is written as Paddle's ``matmul_v2`` + ``elementwise_add``."""
+    x, w, b = ins["X"], ins["W"], ins["Bias"]
+    if x.shape[-1] != w.shape[0]:
+        raise ValueError(f"linear: X {list(x.shape)} and W {list(w.shape)}: the last dim of X must equal "
+                         f"the first dim of W.")
+    out = x @ w
+    if b is not None:
+        out += b
+    return {"Out": out}
+
+
+@linear.grad
+def _linear_grad(ctx):
+    x, w, g = ctx.x("X"), ctx.x("W"), ctx.dout("Out")
+    res = {}
+    if ctx.needs("X"):
+        res["X"] = g @ w.T
+    g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+    if ctx.needs("W"):
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        res["W"] = x2.T @ g2
+    if ctx.needs("Bias"):
+        res["Bias"] = g2.sum(axis=0)
+    return res
+
+
+@linear.static
+def _linear_static(inputs, attrs):
+    from ..core.dispatch import run_op
+    out = run_op("matmul_v2", {"X": inputs["X"], "Y": inputs["W"]}, {"trans_x": False, "trans_y": False})["Out"]
+    if inputs.get("Bias") is not None:
+        out = run_op("elementwise_add", {"X": out, "Y": inputs["Bias"]}, {"axis": -1})["Out"]
+    return {"Out": out}

@@ -91,10 +91,19 @@ class OpDef:
     doc: str = ""
     defaults: dict = field(default_factory=dict)
     is_grad_op: bool = False
+    decompose: Callable | None = None   # static-mode expansion into Paddle's ops (fused eager-only ops)
 
     def grad(self, fn):
         """Decorator: set the backward rule ``fn(ctx) -> {input slot: grad array}``."""
         self.backward = fn
+        return fn
+
+    def static(self, fn):
+        """Decorator: ``fn(inputs, attrs) -> outputs`` builds this op from other ops in static mode.
+
+        For ops that exist only to make eager execution faster (a fused kernel): programs keep
+        Paddle's op vocabulary, so what is saved loads in Paddle."""
+        self.decompose = fn
         return fn
 
     def meta(self, fn):

@@ -23,6 +23,9 @@ def linear(x, weight, bias=None, name=None):
         >>> F.linear(paddle.ones([2, 3]), paddle.ones([3, 4]), paddle.zeros([4])).shape
         [2, 4]
     """
+    if weight.ndim == 2 and (bias is None or bias.ndim == 1):
+        # one fused op eagerly; programs get matmul_v2 + elementwise_add (the op's static form)
+        return run_op("linear", {"X": x, "W": weight, "Bias": bias})["Out"]
     out = run_op("matmul_v2", {"X": x, "Y": weight}, {"trans_x": False, "trans_y": False})["Out"]
     if bias is not None:
         out = run_op("elementwise_add", {"X": out, "Y": bias}, {"axis": -1})["Out"]
