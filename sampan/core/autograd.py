@@ -82,15 +82,17 @@ def _run_node(node, got, pending, capture):
         raise RuntimeError(f"backward: the graph through op '{node.op.type}' was already freed; "
                            "call backward(retain_graph=True) to differentiate twice.")
     douts = {}
+    listed = False
     for (slot, idx), g in got.items():
         if idx is None:
             douts[slot] = g
         else:
+            listed = True
             lst = douts.get(slot)
             if lst is None:
                 lst = douts[slot] = [None] * len(outs[slot])
             lst[idx] = g
-    if len(douts) != len(got):   # list outputs: fill the gradients nothing flowed into with zeros
+    if listed:   # list outputs: fill the gradients nothing flowed into with zeros
         for slot, v in douts.items():
             if v.__class__ is list:
                 douts[slot] = [np.zeros_like(o) if g is None else g for g, o in zip(v, outs[slot])]
