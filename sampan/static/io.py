@@ -229,7 +229,7 @@ def serialize_program(feed_vars, fetch_vars, program=None, **kwargs):
 
 
 def deserialize_program(data):
-    from ..formats.detect import decode_any_program
+    from ..formats.model_files import decode_any_program
     return decode_any_program(data)
 
 
