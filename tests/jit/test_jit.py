@@ -222,3 +222,58 @@ def test_loaded_in_new_process_reproduces_and_keeps_names(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == str(sorted(p.name for p in net.parameters()))
+
+
+class TwoOut(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return y, paddle.nn.functional.softmax(y)
+
+
+def test_jit_save_configs(tmp_path):
+    net = TwoOut()
+    spec = [InputSpec([None, 8], "float32", "x")]
+    x = paddle.to_tensor(_data()[0])
+    # output_spec keeps only the named outputs (here: the first, given as an example Tensor)
+    y, _ = net(x)
+    paddle.jit.save(net, str(tmp_path / "one"), input_spec=spec, output_spec=[y])
+    one = paddle.jit.load(str(tmp_path / "one"))
+    one.eval()
+    np.testing.assert_allclose(one(x).numpy(), y.numpy(), rtol=1e-6)
+    # without it both outputs are saved
+    paddle.jit.save(net, str(tmp_path / "two"), input_spec=spec)
+    two = paddle.jit.load(str(tmp_path / "two"))
+    two.eval()
+    assert len(two(x)) == 2
+    # clip_extra is accepted; separate files are refused clearly
+    paddle.jit.save(net, str(tmp_path / "c"), input_spec=spec, clip_extra=True)
+    with pytest.raises(NotImplementedError, match="separate"):
+        paddle.jit.save(net, str(tmp_path / "s"), input_spec=spec, separate_parameters=True)
+    with pytest.raises(NotImplementedError, match="separate"):
+        paddle.jit.save(net, str(tmp_path / "s"), input_spec=spec, combine_params=False)
+
+
+def test_skip_forward_saves_only_other_methods(tmp_path):
+    class M(nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        @paddle.jit.to_static(input_spec=[InputSpec([None, 4], "float32")])
+        def forward(self, x):
+            return self.fc(x)
+
+        @paddle.jit.to_static(input_spec=[InputSpec([None, 4], "float32")])
+        def double(self, x):
+            return self.fc(x) * 2
+
+    m = M()
+    paddle.jit.save(m, str(tmp_path / "m"), skip_forward=True)
+    assert sorted(os.listdir(tmp_path)) == ["m.double.pdiparams", "m.double.pdmodel", "m.pdiparams.info"]
+    loaded = paddle.jit.load(str(tmp_path / "m"))
+    x = paddle.ones([3, 4])
+    np.testing.assert_allclose(loaded.double(x).numpy(), m.double(x).numpy(), rtol=1e-6)
