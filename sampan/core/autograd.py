@@ -13,22 +13,26 @@ def _accumulate(store, key, g):
     store[key] = g if old is None else old + g
 
 
-def _topo_order(roots):
-    """Nodes reachable from ``roots`` with the count of consumers of each node."""
-    deps, order, stack, seen = {}, [], [r for r in roots if r is not None], set()
+def _count_consumers(roots):
+    """Set ``node.deps`` to the number of recorded consumers of each node reachable from ``roots``
+    (and clear stale ``out_grads``); returns the nodes nothing consumes."""
+    seen = set(roots)
+    stack = list(seen)
     for r in stack:
-        seen.add(id(r))
+        r.deps = 0
     while stack:
         n = stack.pop()
-        order.append(n)
         for _, _, t in n.inputs:
             p = t._node
             if p is not None:
-                deps[id(p)] = deps.get(id(p), 0) + 1
-                if id(p) not in seen:
-                    seen.add(id(p))
+                if p in seen:
+                    p.deps += 1
+                else:
+                    seen.add(p)
+                    p.deps = 1
+                    p.out_grads = None
                     stack.append(p)
-    return order, deps
+    return [r for r in roots if r.deps == 0]
 
 
 def _reduce_to(g, shape, dtype):
@@ -46,7 +50,6 @@ def run_backward(tensors, grad_tensors=None, retain_graph=False, capture=None):
     id(tensor) -> None) is given, in which case their gradients are returned in it instead.
     """
     grad_tensors = grad_tensors or [None] * len(tensors)
-    pending = {}   # id(node) -> {(slot, idx): grad}
     roots = []
     for t, g in zip(tensors, grad_tensors):
         if t.stop_gradient and t._node is None:
@@ -54,29 +57,31 @@ def run_backward(tensors, grad_tensors=None, retain_graph=False, capture=None):
                                "nothing to differentiate.")
         ga = np.ones_like(t._data) if g is None else np.asarray(g._data if hasattr(g, "_data") else g,
                                                                  dtype=t._data.dtype)
-        if t._node is None:
+        node = t._node
+        if node is None:
             _leaf_grad(t, ga, capture)
             continue
-        _accumulate(pending.setdefault(id(t._node), {}), (t._slot, t._idx), ga)
-        roots.append(t._node)
-    order, deps = _topo_order(roots)
-    ready = [n for n in order if id(n) not in deps]
+        if node not in roots:
+            node.out_grads = {}
+            roots.append(node)
+        _accumulate(node.out_grads, (t._slot, t._idx), ga)
+    ready = _count_consumers(roots)
     while ready:
         node = ready.pop()
-        _run_node(node, pending.pop(id(node), None) or {}, pending, capture)
+        got = node.out_grads
+        node.out_grads = None
+        _run_node(node, got or {}, capture)
         for _, _, t in node.inputs:
             p = t._node
             if p is not None:
-                k = id(p)
-                left = deps[k] - 1
-                deps[k] = left
-                if not left:
+                p.deps -= 1
+                if not p.deps:
                     ready.append(p)
         if not retain_graph:
             node.ins = node.outs = None
 
 
-def _run_node(node, got, pending, capture):
+def _run_node(node, got, capture):
     outs = node.outs
     if outs is None:
         raise RuntimeError(f"backward: the graph through op '{node.op.type}' was already freed; "
@@ -120,9 +125,9 @@ def _run_node(node, got, pending, capture):
                     g = np.asarray(r._data if hasattr(r, "_data") else r)
         p = t._node
         if p is not None:
-            store = pending.get(id(p))
+            store = p.out_grads
             if store is None:
-                pending[id(p)] = {(t._slot, t._idx): g}
+                p.out_grads = {(t._slot, t._idx): g}
             else:
                 _accumulate(store, (t._slot, t._idx), g)
         else:

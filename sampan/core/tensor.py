@@ -40,7 +40,7 @@ CPU = Place()
 class Node:
     """One recorded op application on the eager tape."""
 
-    __slots__ = ("op", "attrs", "ins", "outs", "inputs", "out_grads", "__weakref__")
+    __slots__ = ("op", "attrs", "ins", "outs", "inputs", "out_grads", "deps", "__weakref__")
 
     def __init__(self, op, attrs, ins, outs, inputs):
         self.op = op          # OpDef
@@ -48,7 +48,8 @@ class Node:
         self.ins = ins        # slot -> array (forward inputs)
         self.outs = outs      # slot -> array (forward outputs)
         self.inputs = inputs  # list of (slot, index or None, Tensor) that need grad
-        self.out_grads = None
+        self.out_grads = None  # during backward: {(slot, idx): grad}
+        self.deps = 0          # during backward: consumers not yet processed
 
     def __repr__(self):
         return f"<Node {self.op.type}>"
@@ -354,8 +355,7 @@ class Tensor(_MathMixin):
     # ------------------------------------------------------------------ autograd
     def backward(self, grad_tensor=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
-        from .autograd import run_backward
-        run_backward([self], [grad_tensor], retain_graph)
+        _autograd().run_backward([self], [grad_tensor], retain_graph)
 
     def clear_gradient(self, set_to_zero=True):
         if self._grad is not None and set_to_zero:
@@ -415,6 +415,17 @@ class Tensor(_MathMixin):
 
     def pin_memory(self):
         return self
+
+
+def _autograd():
+    global _AUTOGRAD
+    if _AUTOGRAD is None:
+        from . import autograd
+        _AUTOGRAD = autograd
+    return _AUTOGRAD
+
+
+_AUTOGRAD = None
 
 
 class Parameter(Tensor):

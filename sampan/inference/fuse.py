@@ -4,6 +4,8 @@ Each pass takes and returns a list of ``plan.OpNode`` and works on names; values
 the first run (parameters and folded results) are in ``consts``. The passes are the ones
 Paddle's analysis predictor applies on CPU, restricted to what changes NumPy's cost:
 
+* ``drop_identities``: ``scale(x, 1, 0)`` (appended by Paddle 2.x's ``save_inference_model``)
+  and test-mode ``dropout`` are removed; their readers read the input.
 * ``fold_constants``: an op whose inputs are all constants runs once, here (the ``reshape2`` of
   a conv bias that ``jit.save`` emits, ``fill_constant``, ``shape`` of a parameter...).
 * ``fuse_epilogues``: ``conv2d`` / ``depthwise_conv2d`` followed by a per-channel bias add, a
@@ -14,8 +16,10 @@ Paddle's analysis predictor applies on CPU, restricted to what changes NumPy's c
   times (each extra pass over a 64x32x32x32 float32 activation costs as much as a sixth of the
   convolution itself).
 
-A fused step calls the registry kernel of the main op (same checks, same error messages) and
-then applies its epilogue; it is named ``conv2d+elementwise_add+batch_norm+relu`` (say) in errors.
+A fused conv step calls the registry conv kernel (same checks, same error messages) on the folded
+filter, a fused linear step calls ``np.matmul`` itself (a contraction mismatch is reported as
+``matmul_v2`` reports it); both then apply the epilogue, and are named
+``conv2d+elementwise_add+batch_norm+relu`` (say) in errors.
 Results equal the unfused program's to float32 rounding (the folded filter is rounded once).
 """
 from __future__ import annotations
@@ -40,9 +44,7 @@ def optimize(nodes, consts, keep, persist, aliases):
     nodes = fold_constants(nodes, consts, keep, persist)
     writes = _write_counts(nodes)
     frozen = {n: v for n, v in consts.items() if not writes[n]}   # values no remaining op rewrites
-    nodes = fuse_epilogues(nodes, frozen, keep)
-    consts.update(frozen)                                          # the fused filters
-    return nodes
+    return fuse_epilogues(nodes, frozen, keep)
 
 
 def _write_counts(nodes):

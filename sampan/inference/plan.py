@@ -10,13 +10,18 @@ resolved once. ``Plan`` does it:
 * every variable gets an integer register (SSA: each write makes a new one, so later rewrites of
   a name never clobber what earlier readers see); parameters are registers holding their arrays;
 * each op becomes one step ``(kernel, filled attrs, (slot, register) pairs in, (slot, register)
-  pairs out, registers to free after it)``; outputs nobody reads are not stored, and a
+  pairs out, registers to free after it)``, and a fused step (``fuse.py``) is a plain
+  ``array -> array`` function with no dicts at all; outputs nobody reads are not stored, and a
   temporary's register is cleared after its last reader, so peak memory stays near Paddle's
   ``enable_memory_optim``;
 * with ``ir_optim`` (the default, as in Paddle) ops whose inputs are all constants are run once
   here (constant folding) and the fusion passes of ``sampan.inference.fuse`` apply.
 
 The kernels are the registry's: the same ``forward`` functions the Executor and eager mode call.
+The Executor itself is left as it is (it must stay general). On the 784-512-512-10 MLP at batch 1,
+1 BLAS thread, the predictor takes ~54 us, the NumPy forward ~47 us and the Executor ~74 us with
+aligned parameters (~145 us with the unaligned arrays ``load_inference_model`` currently hands it;
+see ``Predictor.__init__``).
 Kernel failures are reported as the Executor reports them (``ExecutionError`` naming the op, its
 index, the block and the input shapes).
 """
@@ -118,10 +123,10 @@ class Plan:
             from .fuse import optimize as run_passes
             nodes = run_passes(nodes, consts, set(self.fetch_names), persist, self._aliases)
         self.n_ops, self.n_steps = n_ops, len(nodes)
-        self._compile(nodes, consts, params, persist)
+        self._compile(nodes, consts, params)
 
     # ------------------------------------------------------------------ compiling
-    def _compile(self, nodes, consts, params, persist):
+    def _compile(self, nodes, consts, params):
         base = [None]                       # register 0 stays None: absent optional inputs read it
         cur = {}                            # var name -> its current register
         fetch_src = [self._aliases.get(n, n) for n in self.fetch_names]

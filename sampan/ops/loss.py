@@ -92,32 +92,52 @@ def _fast_case(logits, label, attrs):
             and attrs["axis"] in (-1, 1) and label.dtype.kind in "iu" and label.shape == (logits.shape[0], 1))
 
 
+def _labels_in_range(lab, c):
+    """True when every label is in [0, c): one unsigned max (negatives wrap to huge values)."""
+    if not lab.size:
+        return True
+    u = lab.view(np.uint64 if lab.dtype.itemsize == 8 else np.uint32) if lab.dtype.kind == "i" else lab
+    return int(u.max()) < c
+
+
 def _sce_fast_2d(logits, label, attrs):
     n, c = logits.shape
     lab = label[:, 0]
-    if n and (lab.min() < 0 or lab.max() >= c):
-        _hard_label(logits, label, 1, attrs)   # raises the detailed error unless all are ignore_index
-    keep = lab != attrs["ignore_index"]
-    idx = np.where(keep, lab, 0)
+    ign = attrs["ignore_index"]
+    if _labels_in_range(lab, c) and not 0 <= ign < c:
+        keep, idx = None, lab                  # the common case: nothing ignored, nothing to mask
+    else:
+        if n and (lab.min() < 0 or lab.max() >= c):
+            _hard_label(logits, label, 1, attrs)   # raises the detailed error unless all are ignore_index
+        keep = lab != ign
+        idx = np.where(keep, lab, 0)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    s = e.sum(axis=1, keepdims=True)
-    soft = e / s
-    loss = (np.log(s[:, 0]) - shifted[np.arange(n), idx]) * keep
-    return {"Softmax": soft, "Loss": loss.reshape(n, 1).astype(logits.dtype, copy=False)}
+    soft = np.exp(shifted)
+    s = soft.sum(axis=1, keepdims=True)
+    soft /= s
+    loss = np.log(s)
+    loss -= shifted[np.arange(n), idx].reshape(n, 1)
+    if keep is not None:
+        loss *= keep.reshape(n, 1)
+    return {"Softmax": soft, "Loss": loss if loss.dtype == logits.dtype else loss.astype(logits.dtype)}
 
 
 @softmax_with_cross_entropy.grad
 def _softmax_with_cross_entropy_grad(ctx):
     logits, label, attrs = ctx.x("Logits"), ctx.x("Label"), ctx.attrs
     if _fast_case(logits, label, attrs) and not ctx.has_dout("Softmax"):
-        n = logits.shape[0]
+        n, c = logits.shape
         lab = label[:, 0]
-        keep = lab != attrs["ignore_index"]
+        ign = attrs["ignore_index"]
         dx = ctx.out("Softmax").copy()
-        dx[np.arange(n), np.where(keep, lab, 0)] -= 1
-        dx *= ctx.dout("Loss") * keep[:, None]
-        return {"Logits": dx.astype(logits.dtype, copy=False)}
+        if not 0 <= ign < c and _labels_in_range(lab, c):   # nothing is ignored
+            dx[np.arange(n), lab] -= 1
+            dx *= ctx.dout("Loss")
+        else:
+            keep = lab != ign
+            dx[np.arange(n), np.where(keep, lab, 0)] -= 1
+            dx *= ctx.dout("Loss") * keep[:, None]
+        return {"Logits": dx if dx.dtype == logits.dtype else dx.astype(logits.dtype)}
     a = _sce_axis(logits, attrs["axis"])
     soft, dloss = ctx.out("Softmax"), ctx.dout("Loss")
     if attrs["soft_label"]:
