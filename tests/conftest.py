@@ -1,5 +1,4 @@
 import os
-import sys
 
 import pytest
 
@@ -11,7 +10,6 @@ PADDLE_FIXTURES = os.path.join(FIXTURES, "paddle")
 @pytest.fixture(autouse=True)
 def _fresh_names():
     """Each test starts with a fresh unique-name table and dygraph mode."""
-    import sampan
     from sampan.core import unique_name
     from sampan.core import dispatch
     with unique_name.guard():

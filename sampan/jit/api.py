@@ -36,7 +36,8 @@ def _check_specs(input_spec, who):
     if input_spec is None:
         return None
     if not isinstance(input_spec, (list, tuple)):
-        raise TypeError(f"{who}: input_spec must be a list of InputSpec or Tensor. Received: input_spec={input_spec!r}.")
+        raise TypeError(f"{who}: input_spec must be a list of InputSpec or Tensor. "
+                        f"Received: input_spec={input_spec!r}.")
     return [_spec_of(s) for s in input_spec]
 
 

@@ -40,7 +40,7 @@ def _methods_to_save(layer, input_spec):
         found.append("forward")
     out = []
     if "forward" in found or input_spec is not None or not found:
-        fwd = getattr(layer, "forward")
+        fwd = layer.forward
         out.append(("forward", fwd))
     for name in sorted(n for n in found if n != "forward"):
         out.append((name, getattr(layer, name)))

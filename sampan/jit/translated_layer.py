@@ -42,7 +42,7 @@ class TranslatedLayer(Layer):
         self._methods = methods                  # name -> _Method
         self._var_params = params                # program var name -> Parameter
         self._structured = structured            # program var name -> structured name
-        for i, (vn, p) in enumerate(params.items()):
+        for i, p in enumerate(params.values()):
             self.add_parameter(f"param_{i}", p) if not p.stop_gradient else self.register_buffer(
                 f"buffer_{i}", p, persistable=True)
         self._input_names = methods["forward"].feed_names if "forward" in methods else None
@@ -136,13 +136,14 @@ class TranslatedLayer(Layer):
             v = state_dict[key]
             arr = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
             if list(arr.shape) != p.shape:
-                warnings.warn(f"Skip loading for {key}: shape {list(arr.shape)} vs expected {p.shape}.")
+                warnings.warn(f"Skip loading for {key}: shape {list(arr.shape)} vs expected {p.shape}.",
+                              stacklevel=2)
                 missing.append(key)
                 continue
             p.set_value(arr)
             used.add(key)
         if missing:
-            warnings.warn(f"TranslatedLayer.set_state_dict: not found in the provided dict: {missing}")
+            warnings.warn(f"TranslatedLayer.set_state_dict: not found in the provided dict: {missing}", stacklevel=2)
         return missing, [k for k in state_dict if k not in used]
 
     set_dict = set_state_dict

@@ -1,7 +1,6 @@
 """Small NumPy helpers shared by op kernels."""
 from __future__ import annotations
 
-import numpy as np
 
 
 def unbroadcast(g, shape):

@@ -201,7 +201,7 @@ class Executor:
                 if v.dtype is not None and arr.dtype != v.dtype.np:
                     arr = arr.astype(v.dtype.np)
             elif not any(name in o.output("Out") for o in block.ops if o.type == "feed"):
-                known = [n for n, x in block.vars.items() if x.need_check_feed or (x.is_data if hasattr(x, "is_data") else False)]
+                known = [n for n, x in block.vars.items() if x.need_check_feed]
                 raise ValueError(f"Executor.run: feed name {name!r} is not a variable of the program. "
                                  f"Data variables: {known}.")
             env[name] = arr

@@ -68,7 +68,8 @@ class InputSpec:
         return self
 
     def __repr__(self):
-        return f"InputSpec(shape={self.shape}, dtype={self.dtype}, name={self.name}, stop_gradient={self.stop_gradient})"
+        return (f"InputSpec(shape={self.shape}, dtype={self.dtype}, name={self.name}, "
+                f"stop_gradient={self.stop_gradient})")
 
     def __eq__(self, other):
         return (isinstance(other, InputSpec) and self.shape == other.shape and self.dtype == other.dtype

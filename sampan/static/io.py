@@ -91,7 +91,7 @@ def _write(path, data: bytes):
 def save(program, model_path, protocol=4, **configs):
     """``static.save``: ``model_path.pdparams`` (parameters), ``.pdopt`` (other persistables), ``.pdmodel``."""
     from ..framework.io import save as fsave
-    from ..formats.pdmodel import encode_program, add_common_attrs
+    from ..formats.pdmodel import encode_program
     base = os.path.basename(model_path)
     if not base:
         raise ValueError(f"static.save: model_path must end with a file prefix. Received: {model_path!r}.")
@@ -162,8 +162,6 @@ def _prune(program, fetch_names, feed_names):
     for n in list(block.vars):
         if n not in used:
             del block.vars[n]
-    for b in program.blocks[1:]:
-        pass
     return program
 
 
@@ -223,7 +221,7 @@ def _persistable_arrays(program, scope):
 
 
 def serialize_program(feed_vars, fetch_vars, program=None, **kwargs):
-    from ..formats.pdmodel import encode_program, add_common_attrs
+    from ..formats.pdmodel import encode_program
     program = _owner_program(program, fetch_vars)
     return encode_program(normalize_program(program, feed_vars, fetch_vars), canonical=True)
 

@@ -233,6 +233,22 @@ def test_passes_fuse_and_fold(exported):
     assert "conv2d+elementwise_add+batch_norm+relu" in [w[1] for *_, w in on._plan.steps]
 
 
+def test_nhwc_conv_batch_norm_fusion(tmp_path):
+    sampan.seed(0)
+    net = nn.Sequential(nn.Conv2D(3, 4, 3, 1, 1, data_format="NHWC"), nn.BatchNorm2D(4, data_format="NHWC"),
+                        nn.ReLU())
+    rng = np.random.default_rng(0)
+    net[1]._mean.set_value(rng.standard_normal(4).astype("float32"))
+    net[1]._variance.set_value(rng.uniform(0.5, 2.0, 4).astype("float32"))
+    net.eval()
+    sampan.jit.save(net, str(tmp_path / "m"), input_spec=[InputSpec([None, 6, 6, 3], "float32", "x")])
+    x = rng.standard_normal((2, 6, 6, 3)).astype("float32")
+    want = net(sampan.to_tensor(x)).numpy()
+    pred = inference.create_predictor(inference.Config(str(tmp_path / "m")))
+    assert pred._plan.n_steps == 1
+    _check(pred.run([x])[0].numpy(), want, "NHWC conv+bn+relu")
+
+
 def test_static_save_inference_model_export(tmp_path):
     sampan.enable_static()
     try:

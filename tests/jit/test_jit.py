@@ -181,7 +181,7 @@ def test_fine_tune_loaded_layer_and_resave(tmp_path):
             if layer is loaded:
                 losses.append(float(loss))
         if step == 0:  # one fine-tune step on the loaded layer == one step on the original
-            for p_l, (k, p_n) in zip(sorted(loaded.parameters(), key=lambda p: p.shape), sorted(
+            for p_l, (_k, p_n) in zip(sorted(loaded.parameters(), key=lambda p: p.shape), sorted(
                     net.state_dict().items(), key=lambda kv: kv[1].shape)):
                 np.testing.assert_allclose(p_l.numpy(), p_n.numpy(), rtol=1e-6, atol=1e-7)
     assert losses[-1] < losses[0]
