@@ -1,10 +1,9 @@
 """Comparison / logic ops and their public functions (bool results, no gradients)."""
 import numpy as np
-import pytest
 
 import sampan as paddle
 from sampan.core.dispatch import run_op
-from tests.ops.harness import OpSpec, check_forward, check_static
+from tests.ops.harness import OpSpec, spec_tests
 
 
 def grid(shape):
@@ -56,14 +55,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS], ids=repr)
-def test_forward(spec):
-    check_forward(spec)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_static(spec):
-    check_static(spec)
+test_forward, _, test_static = spec_tests(SPECS)   # comparisons have no gradient
 
 
 def test_results_are_bool_and_stop_gradient():

@@ -1,11 +1,10 @@
 """Creation ops: fill_constant, fill_any_like, assign_value, range, linspace, eye, empty, tril_triu, and the
 random ops (uniform_random, gaussian_random, randint, randperm, bernoulli) checked statistically."""
 import numpy as np
-import pytest
 
 import sampan as paddle
 from sampan.core.dispatch import run_op
-from tests.ops.harness import OpSpec, check_forward, check_backward, check_static
+from tests.ops.harness import OpSpec, spec_tests
 
 
 def _c(fn):
@@ -60,19 +59,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_forward(spec):
-    check_forward(spec)
-
-
-@pytest.mark.parametrize("spec", [s for s in SPECS if not s.nondiff], ids=repr)
-def test_backward(spec):
-    check_backward(spec)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_static(spec):
-    check_static(spec)
+test_forward, test_backward, test_static = spec_tests(SPECS)
 
 
 # ---------------------------------------------------------------------------- dtypes and attrs

@@ -5,7 +5,7 @@ import pytest
 
 import sampan as paddle
 from sampan.core.dispatch import run_op
-from tests.ops.harness import OpSpec, check_forward, check_backward, check_static
+from tests.ops.harness import OpSpec, spec_tests
 
 
 def _op(type_name, in_slots, out_slot, **fixed):
@@ -148,19 +148,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_forward(spec):
-    check_forward(spec)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_backward(spec):
-    check_backward(spec)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_static(spec):
-    check_static(spec)
+test_forward, test_backward, test_static = spec_tests(SPECS)
 
 
 def test_sce_label_out_of_range_names_op_value_and_classes():

@@ -6,7 +6,7 @@ import pytest
 
 import sampan as paddle
 from sampan.core.dispatch import run_op, OpError
-from tests.ops.harness import OpSpec, check_forward, check_backward, check_static
+from tests.ops.harness import OpSpec, spec_tests
 
 
 def _op(type_name, in_slots, out_slot="Out", **fixed):
@@ -185,19 +185,7 @@ SPECS = [
 ]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_forward(spec):
-    check_forward(spec)
-
-
-@pytest.mark.parametrize("spec", [s for s in SPECS if not s.nondiff], ids=repr)
-def test_backward(spec):
-    check_backward(spec)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_static(spec):
-    check_static(spec)
+test_forward, test_backward, test_static = spec_tests(SPECS)
 
 
 # ---------------------------------------------------------------------------- dtype behaviour

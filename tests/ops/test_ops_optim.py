@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sampan.core.dispatch import run_op
-from tests.ops.harness import OpSpec, check_forward, check_static
+from tests.ops.harness import OpSpec, spec_tests
 
 
 def _op(type_name, in_slots, out_slot, **fixed):
@@ -103,14 +103,7 @@ for out in ["ParamOut", "MomentOut"]:
                         _ref(ref_adagrad, range(4), out), [S, S, _pos(S), _const(0.1)], nondiff=True))
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_forward(spec):
-    check_forward(spec)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
-def test_static(spec):
-    check_static(spec)
+test_forward, _, test_static = spec_tests(SPECS)   # comparisons have no gradient
 
 
 def test_adam_rejects_mismatched_grad():
