@@ -18,12 +18,15 @@ def _grad_name(name):
 
 def _needs_grad_vars(block, ops, no_grad_names):
     """Forward vars that depend on a trainable variable (parameters or stop_gradient=False vars)."""
+    produced = {n for o in ops for n in o.output_arg_names}
     live = set()
     for v in block.program.list_vars():
-        if v.is_parameter and v.trainable and v.name not in no_grad_names:
+        if v.name in no_grad_names:
+            continue
+        if v.is_parameter and v.trainable:
             live.add(v.name)
-        elif v._stop_gradient is False and not v.persistable and v.name not in no_grad_names and not v.need_check_feed:
-            pass
+        elif v._stop_gradient is False and not v.persistable and v.name not in produced:
+            live.add(v.name)   # a data variable the user asked gradients for (x.stop_gradient = False)
     for o in ops:
         od = get_op(o.type)
         if od.backward is None:
@@ -46,17 +49,23 @@ def _emit_backward(block, targets, target_grads, no_grad_names):
     partials = {t.name: [g] for t, g in zip(targets, target_grads)}
 
     def grad_of(name):
+        """The gradient of ``name``, under Paddle's name ``<name>@GRAD``: a single partial gradient is
+        renamed to it, several are summed into it (the partials keep their ``@RENAME`` names)."""
         ps = partials.get(name)
         if not ps:
             return None
+        canonical = _grad_name(name)
         if len(ps) == 1:
+            if ps[0] != canonical and not block.has_var(canonical):
+                _rename(block, ps[0], canonical)
+                ps[0] = canonical
             return ps[0]
         v = block.var(name)
-        out = block.create_var(name=unique_name.generate_with_ignorable_key(_grad_name(name) + "@SUM"),
-                               shape=v.shape, dtype=v.dtype)
-        block.append_op("sum", {"X": ps}, {"Out": [out.name]}, {"op_role": _BACKWARD_ROLE})
-        partials[name] = [out.name]
-        return out.name
+        if not block.has_var(canonical):
+            block.create_var(name=canonical, shape=v.shape, dtype=v.dtype)
+        block.append_op("sum", {"X": ps}, {"Out": [canonical]}, {"op_role": _BACKWARD_ROLE})
+        partials[name] = [canonical]
+        return canonical
 
     for o in reversed(fwd_ops):
         od = get_op(o.type)
@@ -85,8 +94,7 @@ def _emit_backward(block, targets, target_grads, no_grad_names):
                     names.append(unique_name.generate_with_ignorable_key(_grad_name(n) + "@UNUSED"))
                     block.create_var(name=names[-1], shape=block.var(n).shape, dtype=block.var(n).dtype)
                     continue
-                gname = _grad_name(n) if not partials.get(n) and not block.has_var(_grad_name(n)) else \
-                    unique_name.generate_with_ignorable_key(_grad_name(n) + "@RENAME")
+                gname = unique_name.generate_with_ignorable_key(_grad_name(n) + "@RENAME")
                 fv = block.var(n)
                 block.create_var(name=gname, shape=fv.shape, dtype=fv.dtype)
                 partials.setdefault(n, []).append(gname)
@@ -96,7 +104,23 @@ def _emit_backward(block, targets, target_grads, no_grad_names):
         attrs["__need__"] = need
         attrs["op_role"] = _BACKWARD_ROLE
         block.append_op(o.type + "_grad", g_inputs, g_outputs, attrs, dict(o.attr_types))
+    produced = {n for o in fwd_ops for n in o.output_arg_names}
+    for name in list(partials):   # leaves (parameters, data vars): their final <name>@GRAD
+        if name not in produced:
+            grad_of(name)
     return grad_of
+
+
+def _rename(block, old, new):
+    """Rename variable ``old`` (a partial gradient only grad ops have written so far) to ``new``."""
+    v = block.vars.pop(old)
+    v.name = new
+    block.vars[new] = v
+    for o in block.ops:
+        for names in o.outputs.values():
+            for i, n in enumerate(names):
+                if n == old:
+                    names[i] = new
 
 
 def _zeros_like(block, name):

@@ -123,3 +123,19 @@ def test_create_global_var_is_initialised_by_startup():
         np.testing.assert_array_equal(r, np.full((2, 3), 3.0, np.float32))
     finally:
         paddle.disable_static()
+
+
+def test_append_backward_reaches_data_vars_with_stop_gradient_false():
+    paddle.enable_static()
+    try:
+        main, startup = static.Program(), static.Program()
+        with static.program_guard(main, startup):
+            x = static.data("x", [2, 3], "float32")
+            x.stop_gradient = False
+            loss = paddle.sum(x * x)
+            static.append_backward(loss)
+        xv = np.arange(6, dtype=np.float32).reshape(2, 3)
+        g, = static.Executor().run(main, feed={"x": xv}, fetch_list=["x@GRAD"])
+        np.testing.assert_allclose(g, 2 * xv)
+    finally:
+        paddle.disable_static()
