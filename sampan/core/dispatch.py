@@ -17,7 +17,7 @@ import numpy as np
 
 from . import state, unique_name
 from .tensor import Tensor, Parameter, Node
-from ..ops.registry import get_op
+from ..ops.registry import get_op, _REGISTRY
 
 __all__ = ["run_op", "in_dynamic_mode", "enable_static", "disable_static", "push_static", "pop_static",
            "create_parameter", "OpError", "is_symbolic"]
@@ -74,7 +74,9 @@ def run_op(type_name, inputs, attrs=None, bind=None, name=None):
     ``bind`` maps output slots to existing Tensors/Variables that receive the result
     (batch_norm's running stats, optimizer updates). Returns slot -> Tensor | [Tensor].
     """
-    op = get_op(type_name)
+    op = _REGISTRY.get(type_name)
+    if op is None:
+        op = get_op(type_name)   # loads the op modules on first use; raises for unknown types
     if _static_depth[0] or _global_static[0]:
         return _append_static(op, inputs, attrs, bind, name)
     return _run_eager(op, inputs, attrs, bind)
@@ -101,7 +103,7 @@ def _run_eager(op, inputs, attrs, bind):
                     need = [(slot, None, v)]
                 else:
                     need.append((slot, None, v))
-    full = op.fill_attrs(attrs)
+    full = {**op.defaults, **attrs} if attrs else op.defaults
     try:
         outs = op.forward(arrays, full)
     except OpError:
