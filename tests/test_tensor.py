@@ -227,3 +227,21 @@ def test_public_functions_work_on_static_variables():
         np.testing.assert_allclose(gz, 0.3, rtol=1e-6)
     finally:
         paddle.disable_static()
+
+
+def test_numpy_returns_a_copy_that_training_never_changes():
+    import sampan.nn as nn
+    lin = nn.Linear(3, 2)
+    opt = paddle.optimizer.Adam(learning_rate=0.1, parameters=lin.parameters())
+    for _ in range(2):
+        lin(paddle.ones([4, 3])).sum().backward()
+        opt.step()
+        opt.clear_grad()
+    snap = {k: v.numpy() for k, v in opt.state_dict().items() if hasattr(v, "numpy")}
+    w = lin.weight.numpy()
+    w[...] = 123.0   # writing into the copy does not touch the parameter
+    assert not np.any(lin.weight.numpy() == 123.0)
+    lin(paddle.ones([4, 3])).sum().backward()
+    opt.step()
+    after = {k: v.numpy() for k, v in opt.state_dict().items() if hasattr(v, "numpy")}
+    assert any(not np.array_equal(snap[k], after[k]) for k in snap)

@@ -302,13 +302,19 @@ class Tensor(_MathMixin):
 
     # ------------------------------------------------------------------ conversion
     def numpy(self):
-        """The values as a NumPy array (bfloat16 comes back as float32)."""
+        """A copy of the values as a NumPy array, as Paddle's (bfloat16 comes back as float32).
+
+        A copy, so a snapshot taken before training never changes under the caller (optimizer
+        state is updated in place)."""
         if self._dtype is not None and self._dtype.name == "bfloat16":
             return bfloat16_to_float32(self._data)
-        return self._data
+        return self._data.copy()
 
     def __array__(self, dtype=None, copy=None):
-        a = self.numpy()
+        if self._dtype is not None and self._dtype.name == "bfloat16":
+            a = bfloat16_to_float32(self._data)
+        else:
+            a = self._data.copy() if copy else self._data
         return a.astype(dtype) if dtype is not None else a
 
     def item(self, *idx):
