@@ -266,9 +266,6 @@ def save_inference_model(path_prefix, feed_vars, fetch_vars, executor, program=N
     from ..formats.atomic import atomic_open
     if not isinstance(path_prefix, str) or not os.path.basename(path_prefix):
         raise ValueError(f"save_inference_model: path_prefix must be 'dir/name'. Received: {path_prefix!r}.")
-    if kwargs.get("separate_parameters"):
-        raise NotImplementedError("save_inference_model: separate_parameters=True is not supported yet; "
-                                  "sampan writes the combined .pdiparams that every Paddle version reads.")
     program = _owner_program(program, fetch_vars)
     p = normalize_program(program, feed_vars, fetch_vars)
     scope = getattr(executor, "_scope", None) or global_scope()
@@ -276,9 +273,27 @@ def save_inference_model(path_prefix, feed_vars, fetch_vars, executor, program=N
     d = os.path.dirname(path_prefix)
     if d:
         os.makedirs(d, exist_ok=True)
-    _write(path_prefix + ".pdmodel", encode_program(add_common_attrs(p), canonical=True))
+    data = encode_program(add_common_attrs(p), canonical=True)
+    if kwargs.get("separate_parameters"):
+        _write_separate(d or ".", data, arrays)
+        return
+    _write(path_prefix + ".pdmodel", data)
     with atomic_open(path_prefix + ".pdiparams") as f:
         write_pdiparams(f, arrays)
+
+
+def _write_separate(directory, program_bytes, arrays):
+    """The legacy layout Paddle 3.3.1 writes with ``separate_parameters=True``: ``__model__`` and one
+    tensor-stream file per persistable variable, named after it, in the prefix's directory."""
+    from ..formats.atomic import atomic_open
+    from ..formats.tensor_stream import write_dense_tensor
+    for name, arr in arrays:
+        if os.sep in name or name in ("", ".", "..") or name.startswith("__model__"):
+            raise ValueError(f"save_inference_model(separate_parameters=True): variable name {name!r} cannot "
+                             "be a file name.")
+        with atomic_open(os.path.join(directory, name)) as f:
+            write_dense_tensor(f, arr)
+    _write(os.path.join(directory, "__model__"), program_bytes)
 
 
 def load_inference_model(path_prefix, executor=None, **kwargs):

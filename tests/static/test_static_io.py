@@ -139,3 +139,20 @@ def test_append_backward_reaches_data_vars_with_stop_gradient_false():
         np.testing.assert_allclose(g, 2 * xv)
     finally:
         paddle.disable_static()
+
+
+def test_save_inference_model_separate_parameters_layout(built, tmp_path):
+    main, _, x, y, exe, scope, xv, ref = built
+    d = tmp_path / "sep"
+    static.save_inference_model(str(d / "model"), [x], [y], exe, program=main, separate_parameters=True)
+    names = sorted(os.listdir(d))
+    assert names == sorted(["__model__"] + [v.name for v in main.all_parameters()])
+    with static.scope_guard(static.Scope()):
+        prog, feeds, fetches = static.load_inference_model(str(d), exe)
+        out, = exe.run(prog, feed={"x": xv}, fetch_list=fetches)
+    np.testing.assert_allclose(out, ref, rtol=1e-6)
+    loaded = paddle.jit.load(str(d))
+    loaded.eval()
+    paddle.disable_static()
+    np.testing.assert_allclose(loaded(paddle.to_tensor(xv)).numpy(), ref, rtol=1e-6)
+    paddle.enable_static()
