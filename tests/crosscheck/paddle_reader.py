@@ -95,7 +95,9 @@ def api_load_inference_model(case_dir, case, note):
         scope = paddle.static.Scope()
         with paddle.static.scope_guard(scope):
             exe = paddle.static.Executor(paddle.CPUPlace())
-            prog, feeds, fetches = paddle.static.load_inference_model(os.path.join(case_dir, case["prefix"]), exe)
+            kw = {"model_filename": case["model_filename"]} if case.get("model_filename") else {}
+            prog, feeds, fetches = paddle.static.load_inference_model(os.path.join(case_dir, case["prefix"]), exe,
+                                                                      **kw)
             note["feed_target_names"] = list(feeds)
             note["fetch_target_names"] = [f.name for f in fetches]
             res = exe.run(prog, feed=dict(zip(feeds, _inputs(case_dir, case))), fetch_list=fetches)

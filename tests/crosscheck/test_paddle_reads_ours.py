@@ -86,6 +86,7 @@ CASES = {
     "jit_mlp": ("jit", "MLP", JIT_APIS),
     "jit_cnn": ("jit", "CNN", JIT_APIS),
     "static_fc": ("static", None, ["load_inference_model", "jit_load", "inference", "inference_ir_optim"]),
+    "static_fc_separate": ("static_separate", None, ["load_inference_model"]),
     "state_dict_mlp": ("state_dict", "MLP", ["set_state_dict"]),
     "state_dict_cnn": ("state_dict", "CNN", ["set_state_dict"]),
     "adam_mlp": ("adam", "MLP", ["adam_resume"]),
@@ -157,6 +158,25 @@ def build_static(d, _arch):
     return {"prefix": "model", "inputs": ["input.npy"]}
 
 
+def build_static_separate(d, _arch):
+    """save_inference_model(separate_parameters=True): ``__model__`` + one file per variable, which Paddle
+    reads in its directory mode (``load_inference_model(dir, exe, model_filename='__model__')``)."""
+    x_np = np.random.default_rng(SEED + 2).uniform(-1, 1, [4, 6]).astype("float32")
+    np.save(os.path.join(d, "input.npy"), x_np)
+    sampan.enable_static()
+    try:
+        main, startup, x, y = _static_fc_program()
+        with sampan.static.scope_guard(sampan.static.Scope()):
+            exe = sampan.static.Executor(sampan.CPUPlace())
+            exe.run(startup)
+            sampan.static.save_inference_model(os.path.join(d, "sep", "model"), [x], [y], exe, program=main,
+                                               separate_parameters=True)
+            _save_expected(d, exe.run(main, feed={"x": x_np}, fetch_list=[y]))
+    finally:
+        sampan.disable_static()
+    return {"prefix": "sep", "model_filename": "__model__", "inputs": ["input.npy"]}
+
+
 def build_state_dict(d, arch):
     layer, x, _ = _make(arch)
     np.save(os.path.join(d, "input.npy"), x)
@@ -210,7 +230,7 @@ def build_program(d, _arch):
             "feed_names": ["x"], "fetch_names": [fetch]}
 
 
-BUILDERS = {"jit": build_jit, "static": build_static, "state_dict": build_state_dict, "adam": build_adam,
+BUILDERS = {"jit": build_jit, "static": build_static, "static_separate": build_static_separate, "state_dict": build_state_dict, "adam": build_adam,
             "program": build_program}
 
 
