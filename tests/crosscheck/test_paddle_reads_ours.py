@@ -230,8 +230,8 @@ def build_program(d, _arch):
             "feed_names": ["x"], "fetch_names": [fetch]}
 
 
-BUILDERS = {"jit": build_jit, "static": build_static, "static_separate": build_static_separate, "state_dict": build_state_dict, "adam": build_adam,
-            "program": build_program}
+BUILDERS = {"jit": build_jit, "static": build_static, "static_separate": build_static_separate,
+            "state_dict": build_state_dict, "adam": build_adam, "program": build_program}
 
 
 # ----------------------------------------------------------------------------- the Paddle side
