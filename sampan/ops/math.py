@@ -192,6 +192,9 @@ def matmul_v2(ins, attrs):
     if x.ndim == 0 or y.ndim == 0 or x.shape[-1] != y.shape[-2 if y.ndim >= 2 else -1]:
         raise ValueError(f"matmul_v2: the contracted dims differ: X {list(ins['X'].shape)} "
                          f"(trans_x={attrs['trans_x']}) vs Y {list(ins['Y'].shape)} (trans_y={attrs['trans_y']}).")
+    if x.dtype != y.dtype:
+        raise ValueError(f"matmul_v2: X and Y must have the same dtype, received X {x.dtype} "
+                         f"{list(x.shape)} and Y {y.dtype} {list(y.shape)}; cast one of them first.")
     return {"Out": _arr(np.matmul(x, y))}
 
 
@@ -516,6 +519,9 @@ def linear(ins, attrs):
     if x.shape[-1] != w.shape[0]:
         raise ValueError(f"linear: X {list(x.shape)} and W {list(w.shape)}: the last dim of X must equal "
                          f"the first dim of W.")
+    if x.dtype != w.dtype:
+        raise ValueError(f"linear: the input has dtype {x.dtype} but the weight {list(w.shape)} is {w.dtype}; "
+                         "cast the input (x.astype(...)) first.")
     out = x @ w
     if b is not None:
         out += b

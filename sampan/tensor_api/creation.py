@@ -26,7 +26,11 @@ def _infer_array(data, dtype):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [d.numpy() if isinstance(d, Tensor) else d for d in data]
-        arr = np.array(data)
+        try:
+            arr = np.array(data)
+        except ValueError as e:
+            raise ValueError(f"to_tensor: the data must be rectangular (nested lists of equal lengths); "
+                             f"received {type(data).__name__} that NumPy cannot stack: {e}") from None
     if dtype is None:
         if arr.dtype.kind == "f":
             dtype = state.default_dtype() if arr.dtype == np.float64 and not isinstance(data, np.ndarray) else arr.dtype
