@@ -75,8 +75,12 @@ class PirModel:
 
 
 def decode_pir_program(data, path=None) -> Program:
-    """Translate PIR json bytes (or str) into a Program of legacy ops. See ``load_pir_json``."""
-    return load_pir_json(data, path).program
+    """Translate PIR json bytes (or str) into a Program of legacy ops. See ``load_pir_json``.
+
+    The program keeps ``_fetch_aliases``: Paddle 3's output names (``fetch_name_<i>``) by fetch column."""
+    model = load_pir_json(data, path)
+    model.program._fetch_aliases = list(model.fetch_aliases)
+    return model.program
 
 
 def load_pir_json(data, path=None) -> PirModel:

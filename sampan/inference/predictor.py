@@ -149,6 +149,9 @@ class Predictor:
         self._out_vals = [None] * len(fetches)
         self._in_index = {n: i for i, n in enumerate(feeds)}
         self._out_index = {n: i for i, n in enumerate(fetches)}
+        # Paddle 3 predictors name the outputs of a PIR (.json) model fetch_name_<i>: accept those too
+        for i, alias in enumerate(getattr(self._program, "_fetch_aliases", None) or []):
+            self._out_index.setdefault(alias, i)
 
     # ------------------------------------------------------------------ names and handles
     def get_input_names(self):

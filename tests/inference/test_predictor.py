@@ -471,3 +471,18 @@ def test_gpu_is_a_clear_error():
         inference.create_predictor("model.pdmodel")
     with pytest.raises(ValueError, match="positive int"):
         config.set_cpu_math_library_num_threads(0)
+
+
+def test_pir_models_accept_paddle3_output_names():
+    """Paddle 3 predictors call the outputs of a .json model fetch_name_<i>; sampan accepts both names."""
+    from sampan import inference
+    d = os.path.join(os.path.dirname(__file__), "..", "fixtures", "paddle", "3.3.1-pir", "linear")
+    pred = inference.create_predictor(inference.Config(os.path.join(d, "jit", "model.json"),
+                                                       os.path.join(d, "jit", "model.pdiparams")))
+    h = pred.get_input_handle(pred.get_input_names()[0])
+    h.copy_from_cpu(np.load(os.path.join(d, "input.npy")))
+    pred.run()
+    by_alias = pred.get_output_handle("fetch_name_0").copy_to_cpu()
+    by_name = pred.get_output_handle(pred.get_output_names()[0]).copy_to_cpu()
+    np.testing.assert_array_equal(by_alias, by_name)
+    np.testing.assert_allclose(by_alias, np.load(os.path.join(d, "jit_output.npy")), rtol=1e-5)
