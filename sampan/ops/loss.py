@@ -92,12 +92,16 @@ def _fast_case(logits, label, attrs):
             and attrs["axis"] in (-1, 1) and label.dtype.kind in "iu" and label.shape == (logits.shape[0], 1))
 
 
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _labels_in_range(lab, c):
     """True when every label is in [0, c): one unsigned max (negatives wrap to huge values)."""
     if not lab.size:
         return True
-    u = lab.view(np.uint64 if lab.dtype.itemsize == 8 else np.uint32) if lab.dtype.kind == "i" else lab
-    return int(u.max()) < c
+    if lab.dtype.kind == "i":
+        lab = lab.view(_UNSIGNED[lab.dtype.itemsize])
+    return int(np.maximum.reduce(lab, axis=None)) < c
 
 
 def _sce_fast_2d(logits, label, attrs):
@@ -158,6 +162,136 @@ def _softmax_with_cross_entropy_grad(ctx):
         gs = ctx.dout("Softmax")
         dx = dx + (soft * (gs - (gs * soft).sum(axis=a, keepdims=True)) if attrs["use_softmax"] else gs)
     return {"Logits": dx.astype(logits.dtype, copy=False)}
+
+
+# ---------------------------------------------------------------------------- softmax_ce_mean (fused, eager only)
+_ROWS: dict = {}   # n -> read-only arange(n) as an [n, 1] column (row index of the picked logits)
+
+
+def _row_index(n):
+    r = _ROWS.get(n)
+    if r is None:
+        if len(_ROWS) > 64:
+            _ROWS.clear()
+        r = np.arange(n).reshape(n, 1)
+        r.flags.writeable = False
+        _ROWS[n] = r
+    return r
+
+
+def _sce_error(logits, label, ign):
+    """Raise the error ``cross_entropy``'s ``softmax_with_cross_entropy`` op raises for a bad label,
+    with the same message (op name, inputs and shapes)."""
+    from ..core.dispatch import OpError
+    try:
+        softmax_with_cross_entropy.forward(
+            {"Logits": logits, "Label": label},
+            dict(softmax_with_cross_entropy.defaults, ignore_index=ign))
+    except ValueError as e:
+        raise OpError(f"op 'softmax_with_cross_entropy' failed on inputs Logits={list(logits.shape)} "
+                      f"{logits.dtype.name}, Label={list(label.shape)} {label.dtype.name}: {e}") from e
+    raise AssertionError("softmax_ce_mean: unexpected label")   # pragma: no cover (callers checked)
+
+
+def _ce_labels(logits, label, ign):
+    """The validated [N, 1] label and the keep mask (None when no sample is ignored)."""
+    if label.ndim == 1:
+        label = label.reshape(-1, 1)        # cross_entropy's unsqueeze
+    n, c = logits.shape
+    if label.dtype.kind not in "iu" or label.shape != (n, 1):
+        _sce_error(logits, label, ign)
+    if _labels_in_range(label, c) and not 0 <= ign < c:
+        return label, None
+    if n and (label.min() < 0 or label.max() >= c):
+        bad = ((label < 0) | (label >= c)) & (label != ign)
+        if bad.any():
+            _sce_error(logits, label, ign)
+    return label, label != ign
+
+
+def _ce_denominator(keep_src, ign, dt):
+    """cross_entropy's mean with ``ignore_index >= 0``: the number of non-ignored samples (1 if
+    none), computed as its ``cast``/``reduce_sum``/``equal``/``add`` ops do."""
+    d = np.asarray(np.sum((keep_src != ign).astype(dt)))
+    return d + (d == 0).astype(dt)
+
+
+@op("softmax_ce_mean", "Logits Label", "Softmax~ Loss Keep~", {"ignore_index": ("int", -100), "axis": ("int", -1)},
+    no_grad="Label")
+def softmax_ce_mean(ins, attrs):
+    """``mean(softmax_with_cross_entropy(Logits [N, C], Label [N, 1] or [N]))`` in one kernel, for
+    ``F.cross_entropy``'s common case (hard labels, ``reduction='mean'``, no weight); with
+    ``ignore_index >= 0`` the mean is over the non-ignored samples. ``Keep`` is the mask of the
+    samples not ignored (None when no sample is ignored). Eager only: programs get
+    ``cross_entropy``'s ops (``softmax_with_cross_entropy`` + ``reduce_mean``, ...)."""
+    logits = ins["Logits"]
+    if logits.ndim != 2:
+        raise ValueError(f"softmax_ce_mean: Logits must be [N, C]. Received shape {list(logits.shape)}.")
+    ign = attrs["ignore_index"]
+    label = ins["Label"]
+    n, c = logits.shape
+    if (label.ndim == 2 and label.shape[0] == n and label.shape[1] == 1 and label.dtype.kind in "iu"
+            and not 0 <= ign < c and _labels_in_range(label, c)):
+        keep = None      # the common case: valid [N, 1] labels, none ignored
+    else:
+        label, keep = _ce_labels(logits, label, ign)
+    # the arithmetic of softmax_with_cross_entropy's fast path, then of reduce_mean (bit-identical)
+    soft = logits - np.maximum.reduce(logits, axis=1, keepdims=True)      # shifted logits
+    picked = soft[_row_index(n), label if keep is None else np.where(keep, label, 0)]
+    np.exp(soft, out=soft)
+    s = np.add.reduce(soft, axis=1, keepdims=True)
+    soft /= s
+    loss = np.log(s)
+    loss -= picked
+    if keep is not None:
+        loss *= keep
+    dt = logits.dtype
+    if loss.dtype != dt:
+        loss = loss.astype(dt)
+    if ign >= 0:
+        out = np.asarray(np.asarray(np.sum(loss)) / _ce_denominator(label, ign, dt))
+    else:
+        n = loss.size
+        out = np.add.reduce(loss, axis=None)
+        out = np.asarray(out * (1.0 / n) if n else out * np.nan)
+    return {"Softmax": soft, "Loss": out, "Keep": keep}
+
+
+@softmax_ce_mean.grad
+def _softmax_ce_mean_grad(ctx):
+    outs = ctx.outs
+    soft, keep = outs["Softmax"], outs.get("Keep")
+    label, ign = ctx.ins["Label"], ctx.attrs["ignore_index"]
+    if label.ndim == 1:
+        label = label.reshape(-1, 1)
+    n = soft.shape[0]
+    dt = soft.dtype
+    g = ctx.dout("Loss")
+    # the per-sample loss gradient that reduce_mean's (or the divide + reduce_sum's) backward hands on
+    if ign >= 0:
+        v = np.asarray(g / _ce_denominator(label, ign, dt)).astype(dt, copy=False)
+    else:
+        v = dt.type(g.item() / max(n, 1))
+    dx = soft.copy()
+    rows = _row_index(n)
+    if keep is None:
+        dx[rows, label] -= 1
+        dx *= v
+    else:
+        dx[rows, np.where(keep, label, 0)] -= 1
+        dx *= np.full((n, 1), v, dt) * keep
+    gs = ctx.douts.get("Softmax")
+    if gs is not None:
+        dx = dx + soft * (gs - (gs * soft).sum(axis=1, keepdims=True))
+    return {"Logits": dx}
+
+
+@softmax_ce_mean.static
+def _softmax_ce_mean_static(inputs, attrs):
+    from ..nn.functional.loss import cross_entropy_composed
+    loss = cross_entropy_composed(inputs["Logits"], inputs["Label"], None, attrs["ignore_index"], "mean", False,
+                                  attrs["axis"], True, 0.0)
+    return {"Softmax": None, "Loss": loss, "Keep": None}
 
 
 # ---------------------------------------------------------------------------- bce_loss

@@ -202,7 +202,6 @@ class Optimizer:
             >>> opt.step(); opt.clear_grad()
         """
         lr = self._lr_value()
-        state = self._state
         for group in self._groups:
             pg = [(p, p._grad) for p in group["params"] if not p.stop_gradient and p._grad is not None]
             if not pg:
@@ -210,17 +209,24 @@ class Optimizer:
             clip = group["grad_clip"]
             if clip is not None:
                 pg = clip._clip_arrays(pg)
-            default_reg = group["weight_decay"]
-            for p, g in pg:
-                reg = p.__dict__.get("regularizer") or default_reg
-                if reg is not None:
-                    g = reg.apply(p._data, g)
-                accs = state.get(id(p))
-                if accs is None:
-                    accs = state[id(p)] = self._create_state(p, group)
-                    self._already_create_accumulater.add(p.name)
-                scale = p.__dict__.get("optimize_attr", _NO_ATTR)["learning_rate"]
-                self._update(p, g, accs, lr if scale == 1.0 else _scaled_lr(lr, scale, p._data.dtype), group)
+            self._step_group(group, pg, lr)
+
+    def _step_group(self, group, pg, lr):
+        """Update the parameters of ``group`` with their (clipped) gradient arrays ``pg``, one by one."""
+        state = self._state
+        default_reg = group["weight_decay"]
+        update = self._update
+        for p, g in pg:
+            d = p.__dict__
+            reg = d.get("regularizer") or default_reg
+            if reg is not None:
+                g = reg.apply(p._data, g)
+            accs = state.get(id(p))
+            if accs is None:
+                accs = state[id(p)] = self._create_state(p, group)
+                self._already_create_accumulater.add(p.name)
+            scale = d.get("optimize_attr", _NO_ATTR)["learning_rate"]
+            update(p, g, accs, lr if scale == 1.0 else _scaled_lr(lr, scale, p._data.dtype), group)
 
     def minimize(self, loss, startup_program=None, parameters=None, no_grad_set=None):
         """Eager: back-propagate ``loss`` (unless its graph was already used by ``loss.backward()``),
@@ -252,10 +258,17 @@ class Optimizer:
         """Reset the gradients of the optimized parameters to zeros (``set_to_zero=True``, Paddle's
         default) or to None. The zeros are a read-only broadcast view (no memory, no fill) that the
         next backward replaces instead of adding to."""
+        zeros = _CLEARED
         for group in self._groups:
             for p in group["params"]:
-                if not p.stop_gradient and p._grad is not None:
-                    p._grad = cleared_grad(p._data.shape, p._grad.dtype) if set_to_zero else None
+                g = p._grad
+                if g is not None and not p.stop_gradient:
+                    if set_to_zero:
+                        key = (p._data.shape, g.dtype)
+                        z = zeros.get(key)
+                        p._grad = z if z is not None else zeros.setdefault(key, cleared_grad(*key))
+                    else:
+                        p._grad = None
 
     # ------------------------------------------------------------------ static programs
     def _append_static_update(self, program, params_grads, startup_program=None):
@@ -385,6 +398,7 @@ class Optimizer:
 
 
 _NO_ATTR = {"learning_rate": 1.0}
+_CLEARED = {}    # (shape, dtype) -> cleared_grad(shape, dtype), without its argument conversions
 
 
 def _scaled_lr(lr, scale, dt):

@@ -3,6 +3,7 @@ gathering and ``reduce_sum``/``reduce_mean``; ``huber_loss`` for smooth L1; ``bc
 ``sigmoid_cross_entropy_with_logits``; ``kldiv_loss``; ``nll_loss``)."""
 from __future__ import annotations
 
+from ...core import dtype as dtypes
 from ...core.dispatch import run_op
 from ._utils import check_reduction, mean_all, reduce_loss, sum_all, ndim
 
@@ -61,6 +62,23 @@ def cross_entropy(input, label, weight=None, ignore_index=-100, reduction="mean"
         >>> round(float(F.cross_entropy(logits, paddle.to_tensor([0, 1]))), 4)
         0.1269
     """
+    if (weight is None and reduction == "mean" and not soft_label and use_softmax and (axis == -1 or axis == 1)
+            and not label_smoothing > 0.0 and input.ndim == 2 and 1 <= label.ndim <= 2
+            and input.dtype in _FUSED_DTYPES):
+        # the common case as one eager op; programs get the ops below (the op's static form)
+        return run_op("softmax_ce_mean", {"Logits": input, "Label": label},
+                      None if ignore_index == -100 and axis == -1 else   # None: the op's shared defaults
+                      {"ignore_index": int(ignore_index), "axis": int(axis)})["Loss"]
+    return cross_entropy_composed(input, label, weight, ignore_index, reduction, soft_label, axis, use_softmax,
+                                  label_smoothing)
+
+
+_FUSED_DTYPES = (dtypes.float32, dtypes.float64, dtypes.float16)
+
+
+def cross_entropy_composed(input, label, weight, ignore_index, reduction, soft_label, axis, use_softmax,
+                           label_smoothing):
+    """``cross_entropy`` from Paddle's ops (also the static form of the fused ``softmax_ce_mean``)."""
     check_reduction(reduction, "cross_entropy")
     if ignore_index > 0 and soft_label:
         raise ValueError(f"cross_entropy: ignore_index must be -100 with soft_label=True. Received {ignore_index}.")

@@ -37,10 +37,8 @@ class CrossEntropyLoss(Layer):
         self.name = name
 
     def forward(self, input, label):
-        kw = {"label_smoothing": self.label_smoothing} if self.label_smoothing else {}
-        return F.cross_entropy(input, label, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, soft_label=self.soft_label, axis=self.axis,
-                               use_softmax=self.use_softmax, **kw)
+        return F.cross_entropy(input, label, self.weight, self.ignore_index, self.reduction, self.soft_label,
+                               self.axis, self.use_softmax, self.label_smoothing)
 
 
 class MSELoss(Layer):
