@@ -22,15 +22,29 @@ Baseline (issue 4, the project's 2-core machine): real Paddle 3.3.1 at 2 GB, ``p
 raw write with 2.0x the data in extra RSS, ``paddle.load`` 8.3x the raw read. Targets: save <= 1.3x
 with <= 0.1x extra RSS, load <= 1.5x, ``mmap=True`` <= 50 ms at 2 GB.
 
-Measured with sampan (same machine, ``--sizes 10M,200M,2G --repeat 3``, medians)::
+Measured with sampan (same machine, ``--sizes 10M,200M --repeat 9`` and ``--sizes 2G --repeat 5``, medians)::
 
      size  file MB |  save s raw wr s ratio  xRSS |  load s raw rd s ratio | mmap ms
-      10M     10.0 |   0.021    0.014  1.50  0.15 |   0.014    0.005  2.59 |     3.9
-     200M    200.0 |   0.120    0.119  1.01  0.00 |   0.058    0.059  0.97 |     0.7
-       2G   2000.0 |   2.242    2.108  1.06  0.00 |   1.537    1.766  0.87 |     0.7
+      10M     10.0 |   0.013    0.012  1.11  0.05 |   0.005    0.003  1.75 |     1.7
+     200M    200.0 |   0.120    0.104  1.15  0.00 |   0.048    0.057  0.85 |     0.7
+       2G   2000.0 |   1.025    0.934  1.10  0.00 |   2.675    0.628  4.26 |     0.7
 
-At 10 MB the 200 tensors' fixed costs dominate (the pure-Python pickler and pickle machine spend about
-25 us per tensor; the C ``pickle.load`` alone is 2.6x the raw read there).
+Run to run, the ratios move a lot on this shared VM: at 10 MB load 1.34-1.82 over four runs of this
+script; at 200 MB save 0.95-1.43 (fsync). At 2 GB the raw read and sampan.load each take anywhere from
+0.3 to 7 s, depending on the kernel's state (2 GB of fresh huge pages to fault in); the previous code
+shows the same spread, so the 2 GB load ratio means little (one alternating run: sampan 0.45 s, raw
+1.19 s, previous code 2.88 s). Runs alternating sampan, the previous code (git 63d0626) and the raw
+operation in fresh processes (medians of 11; 9 at 200 MB) are steadier at the smaller sizes:
+
+    10 MB  save 10.6 ms (previous 15.2) vs raw 9.8 ms: 1.08x (1.55x)
+           load 4.60 ms (previous 10.19) vs raw 2.84 ms: 1.62x (3.59x)
+    200 MB save 102 ms (previous 109) vs raw 99.6 ms: 1.02x (1.10x)
+
+At 10 MB the 200 tensors' fixed costs dominate. Save writes an array's opcodes directly and hands
+array memory to ``os.writev`` (``pickle_writer._fast_array``, ``frame_sink``). Load reads each
+array's data with one ``preadv`` into a shared, aligned arena (as fast as the raw read) and runs the
+opcodes of a key and an array in one Python function (``unpickle_fast``); what is left above the raw
+read is ~7 us of Python per tensor in a fresh process (~4.5 us once warm), parse and Tensor creation.
 """
 from __future__ import annotations
 

@@ -2,8 +2,16 @@
 
 A source knows its total size, so every length read from a file is checked against what is left
 *before* anything is allocated (a corrupt header claiming 2**60 bytes fails with "truncated", not
-``MemoryError``). Big reads go straight into NumPy buffers: from a file with ``readinto`` (one copy,
+``MemoryError``). Array data goes straight into NumPy buffers: from a file with ``readinto`` (one copy,
 like a raw read), from a memory map as views (``view=True``, no copy at all).
+
+Small arrays (under 1 MiB) are not allocated one by one: they are aligned slots of an
+:class:`Arena`, one NumPy buffer of up to 16 MiB per run of small arrays. A state dict of many small
+tensors then costs one allocation (NumPy asks the kernel for huge pages from 4 MiB on) instead of
+hundreds of heap allocations with their page faults (200 arrays of 50 KB, fresh process, project
+machine: ~1.6 ms instead of ~5 ms). The arrays are writable views of the arena, aligned to 64 bytes
+(unaligned arrays slow BLAS down ~2.5x), and keep it alive: the arena's memory is returned once all
+of its arrays are gone (at most 16 MiB held by one survivor).
 
 Example:
     >>> src = open_source(b"abcdef")
@@ -18,7 +26,40 @@ import os
 
 import numpy as np
 
-__all__ = ["Truncated", "BufferSource", "FileSource", "open_source", "map_file"]
+__all__ = ["Truncated", "Arena", "BufferSource", "FileSource", "open_source", "map_file"]
+
+ALIGN = 64                  # byte alignment of the arrays an arena hands out
+ARENA_PIECE_MAX = 1 << 20   # arrays from this size on get their own buffer (and their own lifetime)
+ARENA_SIZE = 16 << 20       # the largest arena
+
+
+class Arena:
+    """Aligned uint8 slots carved from shared NumPy buffers (see the module docstring).
+
+    Args:
+        budget: callable giving an upper bound of the bytes still to come (the unread part of the
+            file), so an arena is never much larger than what it can be filled with.
+    """
+
+    __slots__ = ("budget", "buf", "pos")
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.buf = None
+        self.pos = 0
+
+    def alloc(self, n: int) -> np.ndarray:
+        """``n`` uninitialised bytes: an arena slot when small, else a buffer of their own."""
+        if n >= ARENA_PIECE_MAX:
+            return np.empty(n, np.uint8)
+        start = (self.pos + ALIGN - 1) & -ALIGN
+        if self.buf is None or start + n > self.buf.size:
+            size = max(n, min(self.budget(), ARENA_SIZE)) + ALIGN
+            buf = np.empty(size, np.uint8)
+            skip = -buf.ctypes.data % ALIGN
+            self.buf, start = buf[skip:], 0
+        self.pos = start + n
+        return self.buf[start:start + n]
 
 
 class Truncated(Exception):
@@ -40,7 +81,9 @@ class BufferSource:
         self.buf = self.mv = memoryview(buffer).cast("B")
         self.size = len(self.mv)
         self.i = 0
+        self.base = 0
         self.view = view
+        self.arena = None if view else Arena(self.remaining)
 
     @property
     def pos(self) -> int:
@@ -73,17 +116,33 @@ class BufferSource:
             raise Truncated(self.size, self.size + 1)
         return self.read(end + 1)
 
+    def lookahead(self, n):
+        """Nothing to do: the whole buffer is available (see ``FileSource.lookahead``)."""
+
     def read_array(self, n) -> np.ndarray:
-        """``n`` bytes as a uint8 array: a view of the buffer when ``view``, else a fresh copy."""
+        """``n`` bytes as a uint8 array: a view of the buffer when ``view``, else a copy (arena slot)."""
+        if self.view:
+            return np.frombuffer(self.mv, np.uint8, n, self._take(n))
+        if self.i + n > self.size:
+            raise Truncated(self.size, self.i + n)
+        out = self.arena.alloc(n)
         p = self._take(n)
-        a = np.frombuffer(self.mv, np.uint8, n, p)
-        return a if self.view else a.copy()
+        out[:] = self.mv[p:p + n]
+        return out
 
 
 class FileSource:
-    """Buffered sequential reader of a file whose size is known; big reads go straight into arrays."""
+    """Buffered sequential reader of a file whose size is known; array data goes straight into arrays.
 
-    _CHUNK = 1 << 14     # small: payloads larger than this are read straight into their arrays
+    The read-ahead adapts: it starts small after every array (the opcodes between two arrays of a
+    state dict are ~100 bytes, and data read ahead is data copied twice) and doubles up to 64 KiB
+    while only opcodes are read (a name table, a list of numbers). A plain ``FileIO`` is read with
+    ``pread``/``preadv`` at explicit offsets (from where the file was positioned), the rest of an
+    array and the read-ahead after it in one call.
+    """
+
+    _AHEAD_MIN = 512
+    _AHEAD_MAX = 1 << 16
 
     def __init__(self, f, size: int):
         self.f = f
@@ -91,6 +150,10 @@ class FileSource:
         self.buf = b""
         self.i = 0
         self.base = 0
+        self.ahead = self._AHEAD_MIN
+        self.arena = Arena(self.remaining)
+        self.fd = f.fileno() if type(f) is io.FileIO and hasattr(os, "preadv") else None
+        self.origin = f.tell() if self.fd is not None else 0
 
     @property
     def pos(self) -> int:
@@ -99,6 +162,12 @@ class FileSource:
     def remaining(self) -> int:
         return self.size - self.pos
 
+    def _read_at(self, n: int, pos: int) -> bytes:
+        """Up to ``n`` bytes at ``pos`` (fewer only at the end of the file)."""
+        if self.fd is not None:
+            return os.pread(self.fd, n, self.origin + pos)
+        return self.f.read(n)           # sequential: the file is at ``pos``
+
     def _ensure(self, n):
         if len(self.buf) - self.i >= n:
             return
@@ -106,15 +175,16 @@ class FileSource:
             raise Truncated(self.size, self.pos + n)
         parts = [self.buf[self.i:]] if self.i < len(self.buf) else []
         have = len(parts[0]) if parts else 0
+        self.base += self.i
         while have < n:
-            c = self.f.read(max(self._CHUNK, n - have))
+            c = self._read_at(max(self.ahead, n - have), self.base + have)
             if not c:  # the file shrank since its size was taken
-                raise Truncated(self.pos + have, self.pos + n)
+                raise Truncated(self.base + have, self.base + n)
             parts.append(c)
             have += len(c)
-        self.base += self.i
         self.buf = parts[0] if len(parts) == 1 else b"".join(parts)
         self.i = 0
+        self.ahead = min(2 * self.ahead, self._AHEAD_MAX)
 
     def read(self, n) -> bytes:
         self._ensure(n)
@@ -139,26 +209,50 @@ class FileSource:
                 raise Truncated(self.size, self.size + 1)
             self._ensure(len(self.buf) - self.i + 1)
 
+    def lookahead(self, n):
+        """Make the next ``n`` bytes (fewer at the end of the file) available in ``buf`` from ``i``."""
+        if len(self.buf) - self.i < n:
+            self._ensure(min(n, self.remaining()))
+
     def read_array(self, n) -> np.ndarray:
-        """``n`` bytes read into a fresh uint8 array (``readinto``: no intermediate ``bytes``)."""
-        if self.pos + n > self.size:
-            raise Truncated(self.size, self.pos + n)
-        out = np.empty(n, np.uint8)
-        k = min(n, len(self.buf) - self.i)
-        out[:k] = np.frombuffer(self.buf, np.uint8, k, self.i)
-        if k == n:                      # all in the read-ahead buffer: keep the rest of it
-            self.i += n
+        """``n`` bytes into a new uint8 array or arena slot (``readinto``: no intermediate ``bytes``).
+
+        With a descriptor, the array and the next read-ahead (the opcodes after an array) come in one
+        ``preadv`` call (the few bytes of the array already read ahead are simply read again).
+        """
+        buf, i, start = self.buf, self.i, self.base + self.i
+        if start + n > self.size:
+            raise Truncated(self.size, start + n)
+        out = self.arena.alloc(n)
+        if len(buf) - i >= n:           # all in the read-ahead buffer: keep the rest of it
+            memoryview(out)[:] = buf[i:i + n]
+            self.i = i + n
             return out
-        self.base += self.i + k
-        self.buf, self.i = b"", 0
-        mv = memoryview(out)
-        while k < n:
-            got = self.f.readinto(mv[k:])
-            if not got:
-                raise Truncated(self.base, self.base + n - k)
-            k += got
-            self.base += got
+        self.buf, self.i, self.ahead, self.base = b"", 0, self._AHEAD_MIN, start + n
+        if self.fd is None:             # sequential: the file is at the end of the read-ahead
+            k = len(buf) - i
+            memoryview(out)[:k] = buf[i:]
+            self._fill(memoryview(out), k, start)
+            return out
+        ahead = bytearray(min(self._AHEAD_MIN, self.size - start - n))
+        got = os.preadv(self.fd, [out, ahead] if ahead else [out], self.origin + start)
+        if got < n:
+            self._fill(memoryview(out), got, start)
+        elif got > n:
+            self.buf = bytes(ahead) if got - n == len(ahead) else bytes(ahead[:got - n])
         return out
+
+    def _fill(self, mv, k, start):
+        """``mv[k:]``, the rest of the array starting at ``start``, read from the file."""
+        n = len(mv)
+        while k < n:
+            if self.fd is not None:
+                got = os.preadv(self.fd, [mv[k:]], self.origin + start + k)
+            else:
+                got = self.f.readinto(mv[k:])
+            if not got:                 # the file shrank since its size was taken
+                raise Truncated(start + k, start + n)
+            k += got
 
 
 def open_source(source, size: int | None = None, view: bool = False):

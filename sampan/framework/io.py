@@ -108,7 +108,7 @@ def save(obj, path, protocol=4, **configs):
         payload = _legacy_payload(obj, protocol) if in_dynamic_mode() else _static_payload(obj, protocol)
     else:
         payload, hook = obj, _generic_reducer(static=not in_dynamic_mode())
-    with atomic.atomic_open(path) as f:
+    with atomic.atomic_open(path, buffering=0) as f:     # unbuffered: the pickler batches its writes
         pickler = pw.dump(payload, f, protocol, numpy_module=configs.get("numpy_module", pw.NUMPY2_MODULE),
                           reduce_hook=hook)
     if pickler.foreign_globals:
@@ -314,8 +314,9 @@ def _restore(obj, configs):
         if pw.NAME_TABLE_KEY in obj:
             table = obj[pw.NAME_TABLE_KEY]
             for key in table:
-                if isinstance(obj.get(key), np.ndarray):
-                    obj[key] = _to_tensor(obj[key], table[key], return_numpy)
+                arr = obj.get(key)
+                if isinstance(arr, np.ndarray):
+                    obj[key] = _to_tensor(arr, table[key], return_numpy)
             if not configs.get("keep_name_table"):
                 del obj[pw.NAME_TABLE_KEY]
             return obj
@@ -327,7 +328,14 @@ def _restore(obj, configs):
 def _to_tensor(arr, name, return_numpy):
     if return_numpy:
         return arr
-    return Tensor(arr, dtype="bfloat16" if arr.dtype == np.uint16 else None, name=name)
+    dt = arr.dtype
+    if dt.char == "H" and dt == np.uint16:          # (the cheap test first: most arrays are not uint16)
+        return Tensor(arr, dtype="bfloat16", name=name)
+    if name is None:
+        return Tensor(arr)
+    t = Tensor._wrap(arr)                           # = Tensor(arr, name=name) for an ndarray, faster
+    t._name = name
+    return t
 
 
 def _pack_big_params(d: dict) -> dict:
