@@ -169,3 +169,16 @@ def test_error_types():
     assert issubclass(paddle.UnsafeFileError, ValueError)
     assert issubclass(paddle.UnsafeFileError, pickle.UnpicklingError)
     assert su.is_allowed_global("__builtin__", "tuple") and not su.is_allowed_global("builtins", "getattr")
+
+
+def test_array_without_build_is_refused_not_returned(tmp_path):
+    """_reconstruct REDUCE with no BUILD: a placeholder must never reach the caller."""
+    import sampan
+    from sampan.formats.errors import CorruptFileError
+    payload = (b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01cnumpy.core.multiarray\n_reconstruct\nq\x02cnumpy\nndarray\n"
+               b"q\x03K\x00\x85q\x04c_codecs\nencode\nq\x05X\x01\x00\x00\x00bq\x06X\x06\x00\x00\x00latin1q\x07"
+               b"\x86q\x08Rq\x09\x87q\x0aRq\x0bs.")
+    p = tmp_path / "pending.pdparams"
+    p.write_bytes(payload)
+    with pytest.raises(CorruptFileError, match="never given its data"):
+        sampan.load(str(p))

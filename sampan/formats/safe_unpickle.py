@@ -219,6 +219,25 @@ class _PendingArray:
         return "<array without data (malformed pickle)>"
 
 
+def _check_complete(obj, vm, depth=0):
+    """A malformed pickle can leave an array that never got its BUILD: refuse it rather than return a
+    placeholder inside the result."""
+    t = type(obj)
+    if t is _PendingArray:
+        raise vm._corrupt("an array is never given its data (REDUCE of _reconstruct without BUILD)")
+    if depth > 100:
+        return
+    if t is dict or isinstance(obj, dict):
+        for k, v in obj.items():
+            if type(v) is not np.ndarray:
+                _check_complete(k, vm, depth + 1)
+                _check_complete(v, vm, depth + 1)
+    elif t is list or t is tuple or t is set or t is frozenset:
+        for v in obj:
+            if type(v) is not np.ndarray:
+                _check_complete(v, vm, depth + 1)
+
+
 class _Latin1Array:
     """Protocol-2 array data: the latin-1 bytes, already decoded from the pickle's UTF-8 string."""
 
@@ -294,7 +313,9 @@ class SafeUnpickler:
                     else:
                         table[code](self)
                 elif table[code](self) is _STOP:
-                    return self.stack.pop()
+                    result = self.stack.pop()
+                    _check_complete(result, self)
+                    return result
         except Truncated as t:
             raise CorruptFileError(f"truncated: {t.have} of at least {t.need} bytes (the file ends inside the "
                                    "pickle data)", self.path, t.have) from None
