@@ -22,7 +22,7 @@ import paddle.nn as nn
 
 
 # ----------------------------------------------------------------------------- the architectures
-# Same structured names as the sampan classes in test_paddle_reads_ours.py.
+# test_paddle_reads_ours.py executes this very source with sampan as `paddle`: one copy of each model.
 class LinearNet(nn.Layer):
     def __init__(self):
         super().__init__()

@@ -40,41 +40,10 @@ def _archs():
     cleanly without Paddle) whatever state sampan.nn is in. Same structured names (and so, built in a
     fresh unique-name scope, the same parameter names linear_0.w_0 ...) as the Paddle classes in
     paddle_reader.py."""
-    nn = sampan.nn
-
-    class LinearNet(nn.Layer):
-        def __init__(self):
-            super().__init__()
-            self.fc = nn.Linear(6, 3)
-
-        def forward(self, x):
-            return self.fc(x)
-
-    class MLP(nn.Layer):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(8, 16)
-            self.act1 = nn.ReLU()
-            self.fc2 = nn.Linear(16, 16)
-            self.act2 = nn.ReLU()
-            self.fc3 = nn.Linear(16, 4)
-
-        def forward(self, x):
-            return self.fc3(self.act2(self.fc2(self.act1(self.fc1(x)))))
-
-    class CNN(nn.Layer):
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2D(3, 4, 3, padding=1)
-            self.bn = nn.BatchNorm2D(4)
-            self.relu = nn.ReLU()
-            self.pool = nn.MaxPool2D(2, 2)
-            self.flatten = nn.Flatten()
-            self.fc = nn.Linear(64, 5)
-
-        def forward(self, x):
-            return self.fc(self.flatten(self.pool(self.relu(self.bn(self.conv(x))))))
-
+    from tests.model_source import classes_from
+    ns = classes_from(os.path.join("crosscheck", "paddle_reader.py"), "class LinearNet(nn.Layer):",
+                      "ARCHS = {")
+    LinearNet, MLP, CNN = ns["LinearNet"], ns["MLP"], ns["CNN"]
     return {"LinearNet": (LinearNet, [6]), "MLP": (MLP, [8]), "CNN": (CNN, [3, 8, 8])}
 
 

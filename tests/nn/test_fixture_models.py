@@ -15,60 +15,17 @@ import pytest
 import sampan as paddle
 import sampan.nn as nn
 from sampan.core import unique_name
+from tests.model_source import classes_from
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "paddle")
 FLAVOURS = ["2.6.2", "3.3.1-legacy", "3.3.1-pir"]
 
 
-# ---- verbatim from ../shared/fixtures/paddle/make_fixtures.py (import paddle -> import sampan as paddle)
-class LinearNet(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(6, 3)
-
-    def forward(self, x):
-        return self.fc(x)
-
-
-class MLP(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 16)
-        self.act1 = nn.ReLU()
-        self.fc2 = nn.Linear(16, 16)
-        self.act2 = nn.ReLU()
-        self.fc3 = nn.Linear(16, 4)
-
-    def forward(self, x):
-        return self.fc3(self.act2(self.fc2(self.act1(self.fc1(x)))))
-
-
-class SmallCNN(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2D(3, 4, kernel_size=3, padding=1)
-        self.bn = nn.BatchNorm2D(4)
-        self.relu = nn.ReLU()
-        self.pool = nn.MaxPool2D(kernel_size=2, stride=2)
-        self.flatten = nn.Flatten()
-        self.fc = nn.Linear(4 * 4 * 4, 5)
-
-    def forward(self, x):
-        return self.fc(self.flatten(self.pool(self.relu(self.bn(self.conv(x))))))
-
-
-class TinyTransformer(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.emb = nn.Embedding(20, 16)
-        self.norm = nn.LayerNorm(16)
-        self.encoder = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, dropout=0.1)
-        self.head = nn.Linear(16, 3)
-
-    def forward(self, ids):
-        h = self.encoder(self.norm(self.emb(ids)))
-        return self.head(paddle.mean(h, axis=1))
-# ---- end of the verbatim part
+# The generator's own classes, executed from its source (a copy of ../shared/fixtures/paddle/make_fixtures.py)
+# with sampan bound to `paddle`: they run unchanged.
+_GEN = classes_from(os.path.join("fixtures", "paddle", "make_fixtures.py"), "class LinearNet(nn.Layer):",
+                    "# name -> (class, input shape")
+LinearNet, MLP, SmallCNN, TinyTransformer = (_GEN[k] for k in ("LinearNet", "MLP", "SmallCNN", "TinyTransformer"))
 
 
 # The cnn's conv bias feeds a training-mode BatchNorm, which subtracts the batch mean per channel:
