@@ -114,40 +114,12 @@ class TranslatedLayer(Layer):
         return self._methods[method_name].program
 
     # ------------------------------------------------------------------ state
-    def state_dict(self, destination=None, include_sublayers=True, structured_name_prefix="", use_hook=True,
-                   keep_vars=True):
-        """Structured names from ``.pdiparams.info`` when saved with one, else the saved var names."""
-        out = OrderedDict() if destination is None else destination
+    def _state_dict_impl(self, destination, include_sublayers, prefix, include_non_persistable, use_hook):
+        """Structured names from ``.pdiparams.info`` when saved with one, else the saved var names.
+        ``state_dict`` and ``set_state_dict`` (Layer's, with its checks and warning) both go through here."""
         for vn, p in self._var_params.items():
-            out[structured_name_prefix + self._structured.get(vn, vn)] = p
-        return out
-
-    def set_state_dict(self, state_dict, use_structured_name=True):
-        import warnings
-        import numpy as np
-        missing, used = [], set()
-        for vn, p in self._var_params.items():
-            key = self._structured.get(vn, vn) if use_structured_name else p.name
-            if key not in state_dict and vn in state_dict:
-                key = vn
-            if key not in state_dict:
-                missing.append(key)
-                continue
-            v = state_dict[key]
-            arr = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
-            if list(arr.shape) != p.shape:
-                warnings.warn(f"Skip loading for {key}: shape {list(arr.shape)} vs expected {p.shape}.",
-                              stacklevel=2)
-                missing.append(key)
-                continue
-            p.set_value(arr)
-            used.add(key)
-        if missing:
-            warnings.warn(f"TranslatedLayer.set_state_dict: not found in the provided dict: {missing}", stacklevel=2)
-        return missing, [k for k in state_dict if k not in used]
-
-    set_dict = set_state_dict
-    load_dict = set_state_dict
+            destination[prefix + self._structured.get(vn, vn)] = p
+        return destination
 
 
 def _bound_method(layer, mname):
