@@ -36,25 +36,27 @@ ARENA_SIZE = 16 << 20       # the largest arena
 class Arena:
     """Aligned uint8 slots carved from shared NumPy buffers (see the module docstring).
 
-    Args:
-        budget: callable giving an upper bound of the bytes still to come (the unread part of the
-            file), so an arena is never much larger than what it can be filled with.
+    The arena holds nothing but its current buffer (in particular not the source that owns it: a
+    reference cycle would keep the loaded arrays' memory until the garbage collector's next run).
     """
 
-    __slots__ = ("budget", "buf", "pos")
+    __slots__ = ("buf", "pos")
 
-    def __init__(self, budget):
-        self.budget = budget
+    def __init__(self):
         self.buf = None
         self.pos = 0
 
-    def alloc(self, n: int) -> np.ndarray:
-        """``n`` uninitialised bytes: an arena slot when small, else a buffer of their own."""
+    def alloc(self, n: int, left: int) -> np.ndarray:
+        """``n`` uninitialised bytes: an arena slot when small, else a buffer of their own.
+
+        ``left`` bounds the bytes still to come (the unread part of the file), so a new arena is never
+        much larger than what it can be filled with.
+        """
         if n >= ARENA_PIECE_MAX:
             return np.empty(n, np.uint8)
         start = (self.pos + ALIGN - 1) & -ALIGN
         if self.buf is None or start + n > self.buf.size:
-            size = max(n, min(self.budget(), ARENA_SIZE)) + ALIGN
+            size = max(n, min(left, ARENA_SIZE)) + ALIGN
             buf = np.empty(size, np.uint8)
             skip = -buf.ctypes.data % ALIGN
             self.buf, start = buf[skip:], 0
@@ -83,7 +85,7 @@ class BufferSource:
         self.i = 0
         self.base = 0
         self.view = view
-        self.arena = None if view else Arena(self.remaining)
+        self.arena = None if view else Arena()
 
     @property
     def pos(self) -> int:
@@ -125,7 +127,7 @@ class BufferSource:
             return np.frombuffer(self.mv, np.uint8, n, self._take(n))
         if self.i + n > self.size:
             raise Truncated(self.size, self.i + n)
-        out = self.arena.alloc(n)
+        out = self.arena.alloc(n, self.size - self.i)
         p = self._take(n)
         out[:] = self.mv[p:p + n]
         return out
@@ -151,7 +153,7 @@ class FileSource:
         self.i = 0
         self.base = 0
         self.ahead = self._AHEAD_MIN
-        self.arena = Arena(self.remaining)
+        self.arena = Arena()
         self.fd = f.fileno() if type(f) is io.FileIO and hasattr(os, "preadv") else None
         self.origin = f.tell() if self.fd is not None else 0
 
@@ -223,7 +225,7 @@ class FileSource:
         buf, i, start = self.buf, self.i, self.base + self.i
         if start + n > self.size:
             raise Truncated(self.size, start + n)
-        out = self.arena.alloc(n)
+        out = self.arena.alloc(n, self.size - start)
         if len(buf) - i >= n:           # all in the read-ahead buffer: keep the rest of it
             memoryview(out)[:] = buf[i:i + n]
             self.i = i + n
