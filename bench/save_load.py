@@ -22,29 +22,27 @@ Baseline (issue 4, the project's 2-core machine): real Paddle 3.3.1 at 2 GB, ``p
 raw write with 2.0x the data in extra RSS, ``paddle.load`` 8.3x the raw read. Targets: save <= 1.3x
 with <= 0.1x extra RSS, load <= 1.5x, ``mmap=True`` <= 50 ms at 2 GB.
 
-Measured with sampan (same machine, ``--sizes 10M,200M --repeat 9`` and ``--sizes 2G --repeat 5``, medians)::
+Measured with sampan (same machine, ``--sizes 10M,200M --repeat 11`` and ``--sizes 2G --repeat 5``, medians)::
 
-     size  file MB |  save s raw wr s ratio  xRSS |  load s raw rd s ratio | mmap ms
-      10M     10.0 |   0.013    0.012  1.11  0.05 |   0.005    0.003  1.75 |     1.7
-     200M    200.0 |   0.120    0.104  1.15  0.00 |   0.048    0.057  0.85 |     0.7
-       2G   2000.0 |   1.025    0.934  1.10  0.00 |   2.675    0.628  4.26 |     0.7
+     size  file MB |  save ms raw wr ms ratio  xRSS |  load ms raw rd ms ratio | mmap ms
+      10M     10.0 |    10.75     10.26  1.05  0.05 |     3.94      2.82  1.40 |     1.6
+     200M    200.0 |    96.81     95.64  1.01  0.00 |    45.44     44.71  1.02 |     0.7
+       2G   2000.0 |   909.94    899.46  1.01  0.00 |  2277.55   1713.35  1.33 |     0.7
 
-Run to run, the ratios move a lot on this shared VM: at 10 MB load 1.34-1.82 over four runs of this
-script; at 200 MB save 0.95-1.43 (fsync). At 2 GB the raw read and sampan.load each take anywhere from
-0.3 to 7 s, depending on the kernel's state (2 GB of fresh huge pages to fault in); the previous code
-shows the same spread, so the 2 GB load ratio means little (one alternating run: sampan 0.45 s, raw
-1.19 s, previous code 2.88 s). Runs alternating sampan, the previous code (git 63d0626) and the raw
-operation in fresh processes (medians of 11; 9 at 200 MB) are steadier at the smaller sizes:
-
-    10 MB  save 10.6 ms (previous 15.2) vs raw 9.8 ms: 1.08x (1.55x)
-           load 4.60 ms (previous 10.19) vs raw 2.84 ms: 1.62x (3.59x)
-    200 MB save 102 ms (previous 109) vs raw 99.6 ms: 1.02x (1.10x)
+Five runs of this script at 10 MB gave load 1.29-1.40, at 200 MB 1.00-1.10. Run to run the save ratio
+moves too (fsync; 0.95-1.43 at 200 MB seen). At 2 GB the raw read and sampan.load each take anywhere
+from 0.3 to 7 s, depending on the kernel's state (2 GB of fresh huge pages to fault in): four
+alternating fresh-process runs gave sampan 0.35-2.8 s and the raw read 0.44-3.2 s, so the 2 GB load
+ratio means little (one earlier run of this script: 5.1).
 
 At 10 MB the 200 tensors' fixed costs dominate. Save writes an array's opcodes directly and hands
-array memory to ``os.writev`` (``pickle_writer._fast_array``, ``frame_sink``). Load reads each
-array's data with one ``preadv`` into a shared, aligned arena (as fast as the raw read) and runs the
-opcodes of a key and an array in one Python function (``unpickle_fast``); what is left above the raw
-read is ~7 us of Python per tensor in a fresh process (~4.5 us once warm), parse and Tensor creation.
+array memory to ``os.writev`` (``pickle_writer._fast_array``, ``frame_sink``). Load runs the opcodes
+of a key and an array in one Python function (``unpickle_fast``), ~5-7 us per tensor, and the array
+data goes into shared, aligned arenas with ``preadv`` (as fast as the raw read). From 4 MiB on the two
+overlap (``safe_unpickle._load_split``): the parse runs in a helper thread, which allocates the arrays
+and hands them over in batches, and the calling thread reads their data. Alternating fresh-process
+loads of the 10 MB file (40 each): 4.44 ms split (90th percentile 4.73) vs 5.11 ms (5.36) with both
+in one thread; the raw read of that hour: 3.11 ms.
 """
 from __future__ import annotations
 
@@ -199,13 +197,13 @@ def main(argv=None):
         return _work(*args.worker)
     workdir = tempfile.mkdtemp(prefix="sampan-bench-", dir=args.dir)
     try:
-        print(f"{'size':>5} {'file MB':>8} | {'save s':>7} {'raw wr s':>8} {'ratio':>5} {'xRSS':>5} | "
-              f"{'load s':>7} {'raw rd s':>8} {'ratio':>5} | {'mmap ms':>7}")
+        print(f"{'size':>5} {'file MB':>8} | {'save ms':>8} {'raw wr ms':>9} {'ratio':>5} {'xRSS':>5} | "
+              f"{'load ms':>8} {'raw rd ms':>9} {'ratio':>5} | {'mmap ms':>7}")
         for size in args.sizes.split(","):
             r = bench_size(size.strip(), workdir, args.repeat)
-            print(f"{r['size']:>5} {r['file_MB']:8.1f} | {r['save_s']:7.3f} {r['raw_write_s']:8.3f} "
-                  f"{r['save_ratio']:5.2f} {r['save_extra_rss']:5.2f} | {r['load_s']:7.3f} {r['raw_read_s']:8.3f} "
-                  f"{r['load_ratio']:5.2f} | {r['mmap_ms']:7.1f}", flush=True)
+            print(f"{r['size']:>5} {r['file_MB']:8.1f} | {r['save_s'] * 1e3:8.2f} {r['raw_write_s'] * 1e3:9.2f} "
+                  f"{r['save_ratio']:5.2f} {r['save_extra_rss']:5.2f} | {r['load_s'] * 1e3:8.2f} "
+                  f"{r['raw_read_s'] * 1e3:9.2f} {r['load_ratio']:5.2f} | {r['mmap_ms']:7.1f}", flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

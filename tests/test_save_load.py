@@ -283,7 +283,7 @@ def test_mmap_load_returns_file_backed_tensors(tmp_path):
     assert paddle.load(p)["w"].numpy()[0] == 0.0
 
 
-@pytest.mark.parametrize("what", ["file", "bytesio", "mmap", "tensor", "opt", "jit_prefix"])
+@pytest.mark.parametrize("what", ["file", "big_file", "bytesio", "mmap", "tensor", "opt", "jit_prefix"])
 def test_load_leaves_no_reference_cycles(what, tmp_path):
     """What ``load`` returns is freed as soon as the caller drops it: no cycle between the reader's
     parts (an earlier arena/source cycle kept every loaded state dict's memory until the next
@@ -293,9 +293,12 @@ def test_load_leaves_no_reference_cycles(what, tmp_path):
     import weakref
     p = str(tmp_path / "m.pdparams")
     paddle.save({f"w{i}": Tensor(np.full((3, 50), i, np.float32), name=f"w_{i}") for i in range(5)}, p)
+    big = str(tmp_path / "big.pdparams")                # parsed by a helper thread (safe_unpickle._load_split)
+    paddle.save({f"w{i}": Tensor(np.full((100, 500), i, np.float32), name=f"w_{i}") for i in range(30)}, big)
     mlp = os.path.join(FX, "3.3.1-legacy", "mlp")
     calls = {
         "file": lambda: paddle.load(p),
+        "big_file": lambda: paddle.load(big),
         "bytesio": lambda: paddle.load(io.BytesIO(_bytes("3.3.1-legacy", "mlp", "model.pdparams"))),
         "mmap": lambda: paddle.load(p, mmap=True),
         "tensor": lambda: paddle.load(os.path.join(FX, "2.6.2", "misc", "tensor.pdtensor")),

@@ -13,6 +13,9 @@ machine: ~1.6 ms instead of ~5 ms). The arrays are writable views of the arena, 
 (unaligned arrays slow BLAS down ~2.5x), and keep it alive: the arena's memory is returned once all
 of its arrays are gone (at most 16 MiB held by one survivor).
 
+A file's array data can be left to another thread (``FileSource.defer_arrays``,
+:class:`DeferredReads`): the pickle is then parsed while the data of the arrays already seen is read.
+
 Example:
     >>> src = open_source(b"abcdef")
     >>> src.read(2), src.read_byte(), src.pos
@@ -26,7 +29,7 @@ import os
 
 import numpy as np
 
-__all__ = ["Truncated", "Arena", "BufferSource", "FileSource", "open_source", "map_file"]
+__all__ = ["Truncated", "Arena", "BufferSource", "FileSource", "DeferredReads", "open_source", "map_file"]
 
 ALIGN = 64                  # byte alignment of the arrays an arena hands out
 ARENA_PIECE_MAX = 1 << 20   # arrays from this size on get their own buffer (and their own lifetime)
@@ -121,7 +124,10 @@ class BufferSource:
     def lookahead(self, n):
         """Nothing to do: the whole buffer is available (see ``FileSource.lookahead``)."""
 
-    def read_array(self, n) -> np.ndarray:
+    def finish(self):
+        """Nothing to do: every array is complete when ``read_array`` returns (see ``FileSource.finish``)."""
+
+    def read_array(self, n, now: bool = True) -> np.ndarray:
         """``n`` bytes as a uint8 array: a view of the buffer when ``view``, else a copy (arena slot)."""
         if self.view:
             return np.frombuffer(self.mv, np.uint8, n, self._take(n))
@@ -140,7 +146,8 @@ class FileSource:
     state dict are ~100 bytes, and data read ahead is data copied twice) and doubles up to 64 KiB
     while only opcodes are read (a name table, a list of numbers). A plain ``FileIO`` is read with
     ``pread``/``preadv`` at explicit offsets (from where the file was positioned), the rest of an
-    array and the read-ahead after it in one call.
+    array and the read-ahead after it in one call; after :meth:`defer_arrays` the array data is read
+    by another thread (:class:`DeferredReads`), and only the read-ahead here.
     """
 
     _AHEAD_MIN = 512
@@ -156,6 +163,19 @@ class FileSource:
         self.arena = Arena()
         self.fd = f.fileno() if type(f) is io.FileIO and hasattr(os, "preadv") else None
         self.origin = f.tell() if self.fd is not None else 0
+        self.deferred = None
+
+    def defer_arrays(self, sink) -> DeferredReads:
+        """From now on the data of an array is not read by ``read_array`` but handed to ``sink`` in
+        batches (:class:`DeferredReads`), for another thread to read; :meth:`finish` hands over the
+        last batch. Needs a descriptor (``pread``)."""
+        self.deferred = DeferredReads(self.fd, self.origin, sink)
+        return self.deferred
+
+    def finish(self):
+        """Hand over the last batch of deferred array reads (nothing to do without deferral)."""
+        if self.deferred is not None:
+            self.deferred.flush()
 
     @property
     def pos(self) -> int:
@@ -216,11 +236,13 @@ class FileSource:
         if len(self.buf) - self.i < n:
             self._ensure(min(n, self.remaining()))
 
-    def read_array(self, n) -> np.ndarray:
+    def read_array(self, n, now: bool = False) -> np.ndarray:
         """``n`` bytes into a new uint8 array or arena slot (``readinto``: no intermediate ``bytes``).
 
         With a descriptor, the array and the next read-ahead (the opcodes after an array) come in one
-        ``preadv`` call (the few bytes of the array already read ahead are simply read again).
+        ``preadv`` call (the few bytes of the array already read ahead are simply read again). After
+        :meth:`defer_arrays` (and unless ``now``: data the parse itself needs) the array is only
+        allocated and handed to :class:`DeferredReads`, and the read-ahead after it is read here.
         """
         buf, i, start = self.buf, self.i, self.base + self.i
         if start + n > self.size:
@@ -231,6 +253,10 @@ class FileSource:
             self.i = i + n
             return out
         self.buf, self.i, self.ahead, self.base = b"", 0, self._AHEAD_MIN, start + n
+        if self.deferred is not None and not now:
+            self.deferred.add(out, start)
+            self.buf = os.pread(self.fd, min(self._AHEAD_MIN, self.size - start - n), self.origin + start + n)
+            return out
         if self.fd is None:             # sequential: the file is at the end of the read-ahead
             k = len(buf) - i
             memoryview(out)[:k] = buf[i:]
@@ -254,6 +280,78 @@ class FileSource:
                 got = self.f.readinto(mv[k:])
             if not got:                 # the file shrank since its size was taken
                 raise Truncated(start + k, start + n)
+            k += got
+
+
+class DeferredReads:
+    """Array data left for another thread to read: the parse hands over ``(array, offset)`` batches.
+
+    Used by ``safe_unpickle.load_file`` for large files (see ``_load_split`` there): the pickle is
+    parsed in a helper thread whose :meth:`FileSource.read_array` only allocates each array and
+    reads the opcodes after it, while the calling thread reads the data of the batches handed over
+    so far. Batches grow from 256 KiB (so the reads start early) to 4 MiB (few handoffs: each one
+    wakes the reading thread). :meth:`read` reads a batch with as few ``preadv`` calls as it can
+    (up to 1,024 iovecs each; the opcodes between two arrays land in a scratch buffer).
+
+    Args:
+        fd: descriptor read with ``preadv`` (positional: the parser's own reads do not interfere).
+        origin: file offset of position 0 (offsets handed to :meth:`add` are relative to it).
+        sink: called with each batch, a list of ``(array, offset)``; ``queue.put``.
+    """
+
+    FIRST_BATCH = 256 << 10
+    BATCH_MAX = 4 << 20
+    IOV_MAX = 1024          # iovecs per preadv call (Linux's limit)
+    GAP_MAX = 1 << 16       # bytes between two arrays read in the same call (more: another call)
+
+    def __init__(self, fd: int, origin: int, sink):
+        self.fd, self.origin, self.sink = fd, origin, sink
+        self.jobs, self.nbytes, self.batch = [], 0, self.FIRST_BATCH
+
+    def add(self, out: np.ndarray, offset: int):
+        """``len(out)`` bytes at ``offset`` go into ``out`` (read by whoever receives the batch)."""
+        self.jobs.append((out, offset))
+        self.nbytes += out.nbytes
+        if self.nbytes >= self.batch:
+            self.flush()
+            self.batch = min(2 * self.batch, self.BATCH_MAX)
+
+    def flush(self):
+        """Hand over the arrays added since the last batch."""
+        if self.jobs:
+            self.sink(self.jobs)
+            self.jobs, self.nbytes = [], 0
+
+    def read(self, jobs):
+        """Read a batch; raises ``Truncated`` where the file ends before an array's data does."""
+        fd, origin, k = self.fd, self.origin, 0
+        while k < len(jobs):
+            first = k
+            out, start = jobs[k]
+            iov, end, k = [out], start + out.nbytes, k + 1
+            while k < len(jobs) and len(iov) < self.IOV_MAX - 1:
+                nxt, off = jobs[k]
+                gap = off - end
+                if gap < 0 or gap > self.GAP_MAX:
+                    break
+                if gap:
+                    iov.append(bytearray(gap))
+                iov.append(nxt)
+                end, k = off + nxt.nbytes, k + 1
+            got = os.preadv(fd, iov, origin + start)
+            if got < end - start:           # short (the file shrank, or over 2 GiB in one call)
+                for out, off in jobs[first:k]:
+                    done = min(max(start + got - off, 0), out.nbytes)
+                    if done < out.nbytes:
+                        self._fill(out, off, done)
+
+    def _fill(self, out, off, k):
+        """``out[k:]`` from the file."""
+        mv, n = memoryview(out), out.nbytes
+        while k < n:
+            got = os.preadv(self.fd, [mv[k:]], self.origin + off + k)
+            if not got:
+                raise Truncated(off + k, off + n)
             k += got
 
 

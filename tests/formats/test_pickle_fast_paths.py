@@ -252,3 +252,140 @@ def test_tensor_stream_from_a_raw_file_at_an_offset(tmp_path):
         f.seek(6)
         got, _, _ = tensor_stream.read_dense_tensor(f)
     assert np.array_equal(got, arr)
+
+
+# ------------------------------------------------------------------ split loads (safe_unpickle._load_split)
+def _tasks():
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+def _no_helper_left(before):
+    import time
+    for _ in range(200):                                    # (the helper may still be exiting)
+        if _tasks() == before:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _big_mixed_state():
+    """Several batches of array data: arena-sized and own-buffer arrays, a gap of opcodes over
+    GAP_MAX (a long string) between two arrays, scalars and a nested list."""
+    rng = np.random.default_rng(7)
+    sd = {f"small{i}": rng.standard_normal(int(rng.integers(1000, 30000))).astype(np.float32) for i in range(300)}
+    sd["big"] = rng.standard_normal((700, 1000)).astype(np.float32)             # 2.8 MB, a buffer of its own
+    sd["note"] = "x" * (byte_source.DeferredReads.GAP_MAX + 123)
+    sd["after_note"] = rng.standard_normal(5000).astype(np.float64)
+    sd["nested"] = [rng.integers(0, 9, (40, 40)).astype(np.int64), 3, "s"]
+    sd["f_order"] = np.asfortranarray(rng.standard_normal((300, 200)).astype(np.float32))
+    return sd
+
+
+def _assert_equal_objects(a, b):
+    assert type(a) is type(b)
+    if isinstance(a, dict):
+        assert list(a) == list(b)
+        for k in a:
+            _assert_equal_objects(a[k], b[k])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_equal_objects(x, y)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.flags.f_contiguous == b.flags.f_contiguous
+        assert np.array_equal(a, b)
+    else:
+        assert a == b
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_split_load_parses_in_a_helper_and_reads_here(tmp_path, protocol, monkeypatch):
+    import threading
+    seen = {"read": [], "parse": []}
+    real_read, real_load = byte_source.DeferredReads.read, su.SafeUnpickler.load
+
+    def read(self, jobs):
+        seen["read"].append((threading.get_ident(), len(jobs)))
+        return real_read(self, jobs)
+
+    def load(self):
+        seen["parse"].append(threading.get_ident())
+        return real_load(self)
+
+    monkeypatch.setattr(byte_source.DeferredReads, "read", read)
+    monkeypatch.setattr(su.SafeUnpickler, "load", load)
+    sd = _big_mixed_state()
+    data = pw.dumps(sd, protocol)
+    assert len(data) > su.SPLIT_MIN
+    path = tmp_path / "big.pdparams"
+    path.write_bytes(data)
+    before = _tasks()
+    _assert_equal_objects(su.load_file(str(path)), pickle.loads(data))
+    assert seen["parse"] and seen["parse"][0] != threading.get_ident()
+    readers = {t for t, _ in seen["read"]}
+    if protocol >= 3:       # (protocol 2 array data is a latin-1 string: decoded by the parse as it is read)
+        assert readers == {threading.get_ident()} and len(seen["read"]) >= 4, seen["read"]
+    assert before is None or _no_helper_left(before)
+
+
+def test_split_load_survives_short_reads(tmp_path, monkeypatch):
+    """``preadv`` may return less than asked (over 2 GiB in one call, signals): the rest is read."""
+    data = pw.dumps(_big_mixed_state())
+    path = tmp_path / "big.pdparams"
+    path.write_bytes(data)
+    real = os.preadv
+
+    def capped(fd, bufs, offset):
+        return real(fd, _cut([memoryview(b).cast("B") for b in bufs], 100_003), offset)
+
+    monkeypatch.setattr(os, "preadv", capped)
+    _assert_equal_objects(su.load_file(str(path)), pickle.loads(data))
+
+
+def test_split_load_past_the_end_is_truncated(tmp_path, monkeypatch):
+    data = pw.dumps(_big_mixed_state())
+    path = tmp_path / "big.pdparams"
+    path.write_bytes(data)
+    real = os.preadv
+
+    def ends_halfway(fd, bufs, offset):                     # array data past the middle is gone
+        limit = len(data) // 2 - offset
+        return 0 if limit <= 0 else real(fd, _cut([memoryview(b).cast("B") for b in bufs], limit), offset)
+
+    monkeypatch.setattr(os, "preadv", ends_halfway)
+    before = _tasks()
+    with pytest.raises(CorruptFileError, match=r"big\.pdparams.*truncated: \d+ of at least \d+ bytes"):
+        su.load_file(str(path))
+    assert before is None or _no_helper_left(before)
+
+
+@pytest.mark.parametrize("bad", ["opcode", "global"])
+def test_split_load_errors_of_the_parse_reach_the_caller(tmp_path, bad):
+    data = pw.dumps(_big_mixed_state())
+    if bad == "opcode":
+        data, err, match = data[:-1] + b"\xff", CorruptFileError, "unknown opcode 0xff"   # STOP -> unknown
+    else:                                                   # a global nobody may load, after the arrays
+        data, err, match = data[:-1] + b"\x80\x02cos\nsystem\n.", UnsafeFileError, "os.system"
+    path = tmp_path / "bad.pdparams"
+    path.write_bytes(data)
+    before = _tasks()
+    with pytest.raises(err, match=match) as info:
+        su.load_file(str(path))
+    assert str(path) in str(info.value)
+    assert before is None or _no_helper_left(before)
+
+
+def test_split_load_without_threads_falls_back_to_one(tmp_path, monkeypatch):
+    import _thread
+
+    def refuse(*a):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(_thread, "start_new_thread", refuse)
+    data = pw.dumps(_big_mixed_state())
+    path = tmp_path / "big.pdparams"
+    path.write_bytes(data)
+    _assert_equal_objects(su.load_file(str(path)), pickle.loads(data))
