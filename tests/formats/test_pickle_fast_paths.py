@@ -389,3 +389,14 @@ def test_split_load_without_threads_falls_back_to_one(tmp_path, monkeypatch):
     path = tmp_path / "big.pdparams"
     path.write_bytes(data)
     _assert_equal_objects(su.load_file(str(path)), pickle.loads(data))
+
+
+def test_split_loads_from_several_threads_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+    data = pw.dumps(_big_mixed_state())
+    path = tmp_path / "big.pdparams"
+    path.write_bytes(data)
+    want = pickle.loads(data)
+    with ThreadPoolExecutor(4) as pool:
+        for got in pool.map(lambda _: su.load_file(str(path)), range(4)):
+            _assert_equal_objects(got, want)
