@@ -799,18 +799,20 @@ def _load_split(vm):
     except RuntimeError:                # no thread to be had (limits, interpreter shutdown): one thread
         vm.src.deferred = None
         return vm.load()
-    cut = None
+    failed = None                       # the first error of the reads here; the helper is still let finish
     while (jobs := batches.get()) is not None:
-        if cut is None and "error" not in out:
+        if failed is None and "error" not in out:
             try:
                 reads.read(jobs)
-            except Truncated as t:
-                cut = t
+            except Exception as e:      # noqa: BLE001  (raised below, once the helper is done)
+                failed = e
     if "error" in out:
         raise out["error"]
-    if cut is not None:
-        raise CorruptFileError(f"truncated: {cut.have} of at least {cut.need} bytes (the file ends inside the "
-                               "pickle data)", vm.path, cut.have)
+    if isinstance(failed, Truncated):
+        raise CorruptFileError(f"truncated: {failed.have} of at least {failed.need} bytes (the file ends inside "
+                               "the pickle data)", vm.path, failed.have)
+    if failed is not None:
+        raise failed
     return out["result"]
 
 

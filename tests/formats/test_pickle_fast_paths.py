@@ -401,3 +401,21 @@ def test_split_loads_from_several_threads_at_once(tmp_path):
     with ThreadPoolExecutor(4) as pool:
         for got in pool.map(lambda _: su.load_file(str(path)), range(4)):
             _assert_equal_objects(got, want)
+
+
+def test_split_load_io_error_while_reading_reaches_the_caller(tmp_path, monkeypatch):
+    data = pw.dumps(_big_mixed_state())
+    path = tmp_path / "big.pdparams"
+    path.write_bytes(data)
+    real = os.preadv
+
+    def failing(fd, bufs, offset):                          # the disk fails under the array data
+        if offset > len(data) // 2:
+            raise OSError(5, "Input/output error")
+        return real(fd, bufs, offset)
+
+    monkeypatch.setattr(os, "preadv", failing)
+    before = _tasks()
+    with pytest.raises(OSError, match="Input/output error"):
+        su.load_file(str(path))
+    assert before is None or _no_helper_left(before)
