@@ -32,9 +32,9 @@ Measured with sampan (same machine, ``--sizes 10M,200M --repeat 11`` and ``--siz
      200M    200.0 |   100.99     94.96  1.06  0.00 |    43.84     40.98  1.07 |     0.6 |       1.04  1.05
        2G   2000.0 |   893.38    875.07  1.02  0.00 |  1858.57    685.42  2.71 |     0.7 |       1.02  0.64
 
-Six runs of this script at 10 MB gave load 1.29-1.40x, two more in a busier hour 1.53 (3 repeats)
-and 1.60 (its best-of: 1.39); at 200 MB 1.00-1.10x. Save moves with fsync (0.95-1.43x seen at 200 MB,
-one 2.77x at 2 GB). At 2 GB the raw read and sampan.load each take anywhere from 0.3 to 4.5 s,
+Of eleven runs of this script at 10 MB (11-15 repeats), nine gave load 1.29-1.41x and two, in busier
+minutes, 1.57x and 1.60x (best-of 1.53x, 1.39x); at 200 MB 1.00-1.10x. Save moves with fsync
+(0.95-1.43x seen at 200 MB, one 2.77x at 2 GB). At 2 GB the raw read and sampan.load each take anywhere from 0.3 to 4.5 s,
 depending on how the VM's host backs 2 GB of fresh memory (the guest's counters are the same for a
 0.33 s and a 4.2 s load: 934 huge-page faults, no compaction), so the 2 GB median ratio is noise;
 nine alternating fresh-process runs each: sampan 0.33 s median (3 runs over 1 s), the raw read
