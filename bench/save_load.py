@@ -35,10 +35,11 @@ Measured with sampan (same machine, ``--sizes 10M,200M --repeat 11`` and ``--siz
 Of eleven runs of this script at 10 MB (11-15 repeats), nine gave load 1.29-1.41x and two, in busier
 minutes, 1.57x and 1.60x (best-of 1.53x, 1.39x); at 200 MB 1.00-1.10x. Save moves with fsync
 (0.95-1.43x seen at 200 MB, one 2.77x at 2 GB). At 2 GB the raw read and sampan.load each take
-anywhere from 0.3 to 4.5 s, depending on how the VM's host backs 2 GB of fresh memory (the guest's counters are the same for a
-0.33 s and a 4.2 s load: 934 huge-page faults, no compaction), so the 2 GB median ratio is noise;
-nine alternating fresh-process runs each: sampan 0.33 s median (3 runs over 1 s), the raw read
-0.51 s (1 run over 1 s), sampan with the split switched off 2.78 s (6 runs over 1 s).
+anywhere from 0.3 to 4.5 s, depending on how the VM's host backs 2 GB of fresh memory (the guest's
+counters are the same for a 0.33 s and a 4.2 s load: 934 huge-page faults, no compaction), so the 2
+GB median ratio is noise; nine alternating fresh-process runs each: sampan 0.33 s median (3 runs
+over 1 s), the raw read 0.51 s (1 run over 1 s), sampan with the split switched off 2.78 s (6 runs
+over 1 s).
 
 At 10 MB the 200 tensors' fixed costs dominate. Save writes an array's opcodes directly and hands
 array memory to ``os.writev`` (``pickle_writer._fast_array``, ``frame_sink``). Load runs the opcodes
