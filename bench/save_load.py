@@ -39,7 +39,7 @@ anywhere from 0.3 to 4.5 s, depending on how the VM's host backs 2 GB of fresh m
 counters are the same for a 0.33 s and a 4.2 s load: 934 huge-page faults, no compaction), so the 2
 GB median ratio is noise; nine alternating fresh-process runs each: sampan 0.33 s median (3 runs
 over 1 s), the raw read 0.51 s (1 run over 1 s), sampan with the split switched off 2.78 s (6 runs
-over 1 s).
+over 1 s): the same spread for all three, i.e. noise.
 
 At 10 MB the 200 tensors' fixed costs dominate. Save writes an array's opcodes directly and hands
 array memory to ``os.writev`` (``pickle_writer._fast_array``, ``frame_sink``). Load runs the opcodes
