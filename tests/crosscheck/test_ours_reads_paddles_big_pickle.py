@@ -19,7 +19,7 @@ import sampan
 from sampan.formats import safe_unpickle
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_paddle_reads_ours import _probe_paddle  # noqa: E402
+from test_paddle_reads_ours import paddle_env, paddle_python  # noqa: E402
 
 WRITER = r'''
 import sys
@@ -41,15 +41,9 @@ np.savez(out + "/ref.npz", **{k: v.numpy() for k, v in sd.items()})
 
 @pytest.fixture(scope="module")
 def paddle_files(tmp_path_factory):
-    py, reason = _probe_paddle()
-    if py is None:
-        if os.environ.get("SAMPAN_REQUIRE_PADDLE") == "1":
-            pytest.fail("SAMPAN_REQUIRE_PADDLE=1 but " + reason)
-        pytest.skip(reason)
+    py = paddle_python()
     out = str(tmp_path_factory.mktemp("paddle_big_pickle"))
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env["GLOG_minloglevel"] = "2"
-    r = subprocess.run([py, "-c", WRITER, out], capture_output=True, text=True, timeout=600, env=env)
+    r = subprocess.run([py, "-c", WRITER, out], capture_output=True, text=True, timeout=600, env=paddle_env())
     assert r.returncode == 0, r.stderr[-3000:]
     return out
 

@@ -223,12 +223,29 @@ def _probe_paddle():
     return py, None
 
 
+def paddle_python():
+    """The Paddle 2.6.2 Python for a test module's fixture; skips with the reason without one (fails
+    instead under ``SAMPAN_REQUIRE_PADDLE=1``)."""
+    py, reason = _probe_paddle()
+    if py is None:
+        if os.environ.get("SAMPAN_REQUIRE_PADDLE") == "1":
+            pytest.fail("SAMPAN_REQUIRE_PADDLE=1 but " + reason)
+        pytest.skip(reason)
+    return py
+
+
+def paddle_env():
+    """Environment for a Paddle subprocess: not sampan's PYTHONPATH, Paddle's logging quiet."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["GLOG_minloglevel"] = "2"
+    return env
+
+
 def _run_reader(py, work, cases):
     """Run paddle_reader.py until it has finished every case; a Paddle crash (segfault) is recorded
     against the API that was running and the reader resumes after it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env = paddle_env()
     env.setdefault("OMP_NUM_THREADS", "1")
-    env["GLOG_minloglevel"] = "2"
     logs = []
     for _ in range(1 + sum(len(c["apis"]) for c in cases.values())):
         r = subprocess.run([py, READER, work], capture_output=True, text=True, timeout=900, env=env, cwd=work)
@@ -246,11 +263,7 @@ def _run_reader(py, work, cases):
 
 @pytest.fixture(scope="module")
 def crosscheck(tmp_path_factory):
-    py, reason = _probe_paddle()
-    if py is None:
-        if os.environ.get("SAMPAN_REQUIRE_PADDLE") == "1":
-            pytest.fail("SAMPAN_REQUIRE_PADDLE=1 but " + reason)
-        pytest.skip(reason)
+    py = paddle_python()
     work = str(tmp_path_factory.mktemp("paddle_reads_ours"))
     cases, export_errors = {}, {}
     for name, (builder, arch, apis) in CASES.items():

@@ -285,6 +285,22 @@ def _big_mixed_state():
     return sd
 
 
+def _big_file(tmp_path, data=None, name="big.pdparams"):
+    """(pickle bytes, path): ``_big_mixed_state`` written as a file (or ``data``)."""
+    data = pw.dumps(_big_mixed_state()) if data is None else data
+    path = tmp_path / name
+    path.write_bytes(data)
+    return data, path
+
+
+def _raises_and_no_helper_left(path, err, match):
+    before = _tasks()
+    with pytest.raises(err, match=match) as info:
+        su.load_file(str(path))
+    assert str(path) in str(info.value) or err is OSError
+    assert before is None or _no_helper_left(before)
+
+
 def _assert_equal_objects(a, b):
     assert type(a) is type(b)
     if isinstance(a, dict):
@@ -318,11 +334,8 @@ def test_split_load_parses_in_a_helper_and_reads_here(tmp_path, protocol, monkey
 
     monkeypatch.setattr(byte_source.DeferredReads, "read", read)
     monkeypatch.setattr(su.SafeUnpickler, "load", load)
-    sd = _big_mixed_state()
-    data = pw.dumps(sd, protocol)
+    data, path = _big_file(tmp_path, pw.dumps(_big_mixed_state(), protocol))
     assert len(data) > su.SPLIT_MIN
-    path = tmp_path / "big.pdparams"
-    path.write_bytes(data)
     before = _tasks()
     _assert_equal_objects(su.load_file(str(path)), pickle.loads(data))
     assert seen["parse"] and seen["parse"][0] != threading.get_ident()
@@ -334,9 +347,7 @@ def test_split_load_parses_in_a_helper_and_reads_here(tmp_path, protocol, monkey
 
 def test_split_load_survives_short_reads(tmp_path, monkeypatch):
     """``preadv`` may return less than asked (over 2 GiB in one call, signals): the rest is read."""
-    data = pw.dumps(_big_mixed_state())
-    path = tmp_path / "big.pdparams"
-    path.write_bytes(data)
+    data, path = _big_file(tmp_path)
     real = os.preadv
 
     def capped(fd, bufs, offset):
@@ -347,9 +358,7 @@ def test_split_load_survives_short_reads(tmp_path, monkeypatch):
 
 
 def test_split_load_past_the_end_is_truncated(tmp_path, monkeypatch):
-    data = pw.dumps(_big_mixed_state())
-    path = tmp_path / "big.pdparams"
-    path.write_bytes(data)
+    data, path = _big_file(tmp_path)
     real = os.preadv
 
     def ends_halfway(fd, bufs, offset):                     # array data past the middle is gone
@@ -357,10 +366,7 @@ def test_split_load_past_the_end_is_truncated(tmp_path, monkeypatch):
         return 0 if limit <= 0 else real(fd, _cut([memoryview(b).cast("B") for b in bufs], limit), offset)
 
     monkeypatch.setattr(os, "preadv", ends_halfway)
-    before = _tasks()
-    with pytest.raises(CorruptFileError, match=r"big\.pdparams.*truncated: \d+ of at least \d+ bytes"):
-        su.load_file(str(path))
-    assert before is None or _no_helper_left(before)
+    _raises_and_no_helper_left(path, CorruptFileError, r"truncated: \d+ of at least \d+ bytes")
 
 
 @pytest.mark.parametrize("bad", ["opcode", "global"])
@@ -370,13 +376,8 @@ def test_split_load_errors_of_the_parse_reach_the_caller(tmp_path, bad):
         data, err, match = data[:-1] + b"\xff", CorruptFileError, "unknown opcode 0xff"   # STOP -> unknown
     else:                                                   # a global nobody may load, after the arrays
         data, err, match = data[:-1] + b"\x80\x02cos\nsystem\n.", UnsafeFileError, "os.system"
-    path = tmp_path / "bad.pdparams"
-    path.write_bytes(data)
-    before = _tasks()
-    with pytest.raises(err, match=match) as info:
-        su.load_file(str(path))
-    assert str(path) in str(info.value)
-    assert before is None or _no_helper_left(before)
+    _, path = _big_file(tmp_path, data, "bad.pdparams")
+    _raises_and_no_helper_left(path, err, match)
 
 
 def test_split_load_without_threads_falls_back_to_one(tmp_path, monkeypatch):
@@ -386,17 +387,13 @@ def test_split_load_without_threads_falls_back_to_one(tmp_path, monkeypatch):
         raise RuntimeError("can't start new thread")
 
     monkeypatch.setattr(_thread, "start_new_thread", refuse)
-    data = pw.dumps(_big_mixed_state())
-    path = tmp_path / "big.pdparams"
-    path.write_bytes(data)
+    data, path = _big_file(tmp_path)
     _assert_equal_objects(su.load_file(str(path)), pickle.loads(data))
 
 
 def test_split_loads_from_several_threads_at_once(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
-    data = pw.dumps(_big_mixed_state())
-    path = tmp_path / "big.pdparams"
-    path.write_bytes(data)
+    data, path = _big_file(tmp_path)
     want = pickle.loads(data)
     with ThreadPoolExecutor(4) as pool:
         for got in pool.map(lambda _: su.load_file(str(path)), range(4)):
@@ -404,9 +401,7 @@ def test_split_loads_from_several_threads_at_once(tmp_path):
 
 
 def test_split_load_io_error_while_reading_reaches_the_caller(tmp_path, monkeypatch):
-    data = pw.dumps(_big_mixed_state())
-    path = tmp_path / "big.pdparams"
-    path.write_bytes(data)
+    data, path = _big_file(tmp_path)
     real = os.preadv
 
     def failing(fd, bufs, offset):                          # the disk fails under the array data
@@ -415,7 +410,4 @@ def test_split_load_io_error_while_reading_reaches_the_caller(tmp_path, monkeypa
         return real(fd, bufs, offset)
 
     monkeypatch.setattr(os, "preadv", failing)
-    before = _tasks()
-    with pytest.raises(OSError, match="Input/output error"):
-        su.load_file(str(path))
-    assert before is None or _no_helper_left(before)
+    _raises_and_no_helper_left(path, OSError, "Input/output error")
