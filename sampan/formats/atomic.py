@@ -26,7 +26,7 @@ import os
 import secrets
 
 __all__ = ["atomic_open", "atomic_write_bytes", "is_file_like", "stale_temp_files", "clean_stale_temp_files",
-           "TEMP_MARK"]
+           "fsync_dir", "TEMP_MARK"]
 
 TEMP_MARK = ".sampan-tmp-"
 _BUFFER = 1 << 20
@@ -37,9 +37,9 @@ def is_file_like(target) -> bool:
     return hasattr(target, "write") and not isinstance(target, (str, bytes))
 
 
-def _temp_prefix(target: str) -> str:
+def _temp_prefix(target: str, mark: str = TEMP_MARK) -> str:
     d, base = os.path.split(target)
-    return os.path.join(d, "." + base + TEMP_MARK)
+    return os.path.join(d, "." + base + mark)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -54,10 +54,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def stale_temp_files(target) -> list[str]:
-    """Temporary files of ``target`` left by writers that no longer run (killed mid-save)."""
+def stale_temp_files(target, mark: str = TEMP_MARK) -> list[str]:
+    """Temporary files of ``target`` (``.<name><mark><pid>-...``) left by writers that no longer run
+    (killed mid-save). ``mark`` lets another writer (``hapi.checkpoint``) name its own files."""
     target = os.path.realpath(os.fspath(target))
-    prefix = _temp_prefix(target)
+    prefix = _temp_prefix(target, mark)
     d, stem = os.path.split(prefix)
     try:
         names = os.listdir(d or ".")
@@ -73,17 +74,19 @@ def stale_temp_files(target) -> list[str]:
     return out
 
 
-def clean_stale_temp_files(target) -> int:
+def clean_stale_temp_files(target, mark: str = TEMP_MARK) -> int:
     """Delete the stale temporary files of ``target``; returns how many were removed."""
     n = 0
-    for p in stale_temp_files(target):
+    for p in stale_temp_files(target, mark):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(p)
             n += 1
     return n
 
 
-def _fsync_dir(d: str):
+def fsync_dir(d: str):
+    """Make the renames and removals in directory ``d`` durable (a no-op where directories cannot be
+    opened, as on Windows)."""
     try:
         fd = os.open(d or ".", os.O_RDONLY)
     except OSError:  # platforms without directory handles (Windows)
@@ -154,7 +157,7 @@ def atomic_open(target, *, fsync: bool = True, buffering: int = _BUFFER):
             os.unlink(tmp)
         raise
     if fsync:
-        _fsync_dir(os.path.dirname(real))
+        fsync_dir(os.path.dirname(real))
 
 
 def atomic_write_bytes(target, data, *, fsync: bool = True) -> None:

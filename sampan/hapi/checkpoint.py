@@ -18,23 +18,12 @@ import os
 import secrets
 import warnings
 
+from ..formats.atomic import clean_stale_temp_files, fsync_dir
+
 __all__ = ["save_checkpoint", "load_checkpoint", "strip_suffix"]
 
 _NAME_TABLE_KEY = "StructuredToParameterName@@"
 _PENDING = ".sampan-pending-"
-
-
-def _fsync_dir(d):
-    try:
-        fd = os.open(d or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _unlink(p):
@@ -42,31 +31,12 @@ def _unlink(p):
         os.unlink(p)
 
 
-def _clean_stale_pending(d, base):
-    """Remove pending files of this checkpoint left by writers that died (their pid is gone)."""
-    prefix = "." + base + _PENDING
-    try:
-        names = os.listdir(d or ".")
-    except OSError:
-        return
-    for n in names:
-        if n.startswith(prefix):
-            pid = n[len(prefix):].split("-", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid():
-                try:
-                    os.kill(int(pid), 0)
-                except ProcessLookupError:
-                    _unlink(os.path.join(d, n))
-                except OSError:
-                    pass
-
-
 def save_checkpoint(path, params, opt_state):
     """Write ``path.pdparams`` (``params``) and ``path.pdopt`` (``opt_state`` if non-empty) as one commit."""
     import sampan
     d, base = os.path.split(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
-    _clean_stale_pending(d, base)
+    clean_stale_temp_files(os.path.join(d, base), _PENDING)   # left by writers that died
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
     tmp_params = os.path.join(d, f".{base}{_PENDING}{token}.pdparams")
     tmp_opt = os.path.join(d, f".{base}{_PENDING}{token}.pdopt")
@@ -81,7 +51,7 @@ def save_checkpoint(path, params, opt_state):
         else:
             _unlink(final_opt)                # an older optimizer state must not pair with these parameters
         os.replace(tmp_params, final_params)
-        _fsync_dir(d)
+        fsync_dir(d)
     finally:
         _unlink(tmp_params)
         _unlink(tmp_opt)
@@ -145,10 +115,7 @@ def load_checkpoint(model, path, skip_mismatch=False, reset_optimizer=False):
     if not os.path.isfile(params_file):
         raise FileNotFoundError(f"Model.load: {params_file!r} does not exist. Give the path prefix passed to "
                                 f"Model.save (e.g. 'checkpoint/test' for checkpoint/test.pdparams).")
-    try:  # Paddle's load drops the name table unless asked to keep it
-        state = sampan.load(params_file, keep_name_table=True)
-    except TypeError:
-        state = sampan.load(params_file)
+    state = sampan.load(params_file, keep_name_table=True)   # (Paddle's load drops the table unless asked)
     if not isinstance(state, dict):
         raise ValueError(f"Model.load: {params_file!r} holds a {type(state).__name__}, not a state dict.")
     state = dict(state)

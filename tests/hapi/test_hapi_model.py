@@ -358,6 +358,21 @@ def test_a_failed_checkpoint_save_keeps_the_previous_pair(tmp_path, monkeypatch)
     assert sorted(os.listdir(tmp_path)) == ["m.pdopt", "m.pdparams"]   # no pending files left behind
 
 
+def test_save_removes_pending_files_of_dead_writers_only(tmp_path):
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = tmp_path / f".m.sampan-pending-{dead}-abcd.pdparams"          # a writer killed mid-checkpoint
+    live = tmp_path / f".m.sampan-pending-{os.getpid()}-ef01.pdopt"      # one still running (this process)
+    other = tmp_path / f".n.sampan-pending-{dead}-abcd.pdparams"          # another checkpoint's
+    for p in (stale, live, other):
+        p.write_bytes(b"partial")
+    net, model, _ = make()
+    model.save(str(tmp_path / "m"))
+    assert not stale.exists() and live.exists() and other.exists()
+
+
 def test_fit_with_worker_processes_equals_fit_in_process():
     results = []
     for nw in (0, 2):
