@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.registry import get_op, UnknownOpError
+from ..ops.registry import get_program_op
 from ..static.executor import ExecutionError
 from ..static.program import VarType
 
@@ -79,12 +79,7 @@ def op_nodes(program):
     for i, o in enumerate(block.ops):
         if o.type in ("feed", "fetch"):
             continue
-        try:
-            od = get_op(o.type)
-        except UnknownOpError:
-            ins = {k: v for k, v in o.inputs.items() if v}
-            raise UnknownOpError(f"op type {o.type!r} (op {i} of block {block.idx}, inputs {ins}) is not "
-                                 "supported by sampan; see docs/ops.md for the supported ops.") from None
+        od = get_program_op(o, i, block)
         ins = [(s.name, list(o.inputs.get(s.name, []) or []), s.duplicable) for s in od.inputs]
         outs = [(s.name, list(o.outputs.get(s.name, []) or []), s.duplicable) for s in od.outputs]
         nodes.append(OpNode(i, o.type, od.forward, od.fill_attrs(o.attrs), ins, outs, od.random))

@@ -168,6 +168,17 @@ def _load_all():
     from . import _all  # noqa: F401  (imports every op module once)
 
 
+def get_program_op(op, index: int, block) -> OpDef:
+    """``get_op(op.type)`` for op ``index`` of a program ``block``; an unknown type's error says where
+    the op stands and what it reads (for the Executor and the inference plan alike)."""
+    try:
+        return get_op(op.type)
+    except UnknownOpError:
+        ins = {k: v for k, v in op.inputs.items() if v}
+        raise UnknownOpError(f"op type {op.type!r} (op {index} of block {block.idx}, inputs {ins}) is not "
+                             "supported by sampan; see docs/ops.md for the supported ops.") from None
+
+
 def get_op(type_name: str) -> OpDef:
     od = _REGISTRY.get(type_name)
     if od is None:

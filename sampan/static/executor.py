@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core.tensor import Tensor, Place
 from ..core.dtype import convert_dtype
-from ..ops.registry import get_op, UnknownOpError
+from ..ops.registry import get_program_op
 from .program import Program, VarType, default_main_program
 
 __all__ = ["Scope", "global_scope", "scope_guard", "Executor", "CPUPlace", "CUDAPlace", "ExecutionError"]
@@ -127,12 +127,7 @@ class _Plan:
             if o.type in ("feed", "fetch"):
                 self.steps.append((i, o, None, None))
                 continue
-            try:
-                od = get_op(o.type)
-            except UnknownOpError:
-                ins = {k: v for k, v in o.inputs.items() if v}
-                raise UnknownOpError(f"op type {o.type!r} (op {i} of block {block.idx}, inputs {ins}) is not "
-                                     "supported by sampan; see docs/ops.md for the supported ops.") from None
+            od = get_program_op(o, i, block)
             self.steps.append((i, o, od, od.fill_attrs(o.attrs)))
 
 

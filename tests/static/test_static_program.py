@@ -100,6 +100,9 @@ def test_unknown_op_in_executor_names_type_and_index(static_mode):
     exe.run(startup)
     with pytest.raises(KeyError, match="frobnicate.*op 2"):
         exe.run(main, feed={"x": np.zeros((1, 6), np.float32)}, fetch_list=[z])
+    from sampan.inference.plan import op_nodes                  # the predictor's plan says the same
+    with pytest.raises(KeyError, match="frobnicate.*op 2 of block 0.*see docs/ops.md"):
+        op_nodes(main)
 
 
 def test_append_backward_matches_eager_gradients(static_mode):
