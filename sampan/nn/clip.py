@@ -24,6 +24,11 @@ def _need_clip(p):
     return p.__dict__.get("need_clip", True) is not False if hasattr(p, "__dict__") else True
 
 
+def _each(params_grads, fn):
+    """``[(param, fn(grad))]``, the gradient left as it is when None or its parameter has ``need_clip=False``."""
+    return [(p, g if g is None or not _need_clip(p) else fn(g)) for p, g in params_grads]
+
+
 class ClipGradBase:
     """Base: ``__call__(params_grads)`` takes and returns ``[(param, grad Tensor)]``."""
 
@@ -62,18 +67,11 @@ class ClipGradByValue(ClipGradBase):
         return f"Clip Gradient By Value, min = {self.min:f}, max={self.max:f}"
 
     def _clip_arrays(self, params_grads):
-        out = []
-        for p, g in params_grads:
-            if g is None or not _need_clip(p):
-                out.append((p, g))
-                continue
-            t = g.dtype.type
-            out.append((p, np.clip(g, t(self.min), t(self.max))))
-        return out
+        return _each(params_grads, lambda g: np.clip(g, g.dtype.type(self.min), g.dtype.type(self.max)))
 
     def _static_clip(self, params_grads):
         from ..tensor_api import math as m
-        return [(p, g if g is None or not _need_clip(p) else m.clip(g, self.min, self.max)) for p, g in params_grads]
+        return _each(params_grads, lambda g: m.clip(g, self.min, self.max))
 
 
 class ClipGradByNorm(ClipGradBase):
@@ -91,31 +89,23 @@ class ClipGradByNorm(ClipGradBase):
 
     def _static_clip(self, params_grads):
         import sampan
-        out = []
-        for p, g in params_grads:
-            if g is None or not _need_clip(p):
-                out.append((p, g))
-                continue
+
+        def one(g):
             norm = sampan.sqrt(sampan.sum(sampan.square(g)))
             cap = sampan.full([1], self.clip_norm, dtype=g.dtype)
-            out.append((p, sampan.multiply(g, sampan.divide(cap, sampan.maximum(norm, cap)))))
-        return out
+            return sampan.multiply(g, sampan.divide(cap, sampan.maximum(norm, cap)))
+        return _each(params_grads, one)
 
     def _clip_arrays(self, params_grads):
-        out = []
-        for p, g in params_grads:
-            if g is None or not _need_clip(p):
-                out.append((p, g))
-                continue
+        def one(g):
             t = g.dtype.type
             norm = np.sqrt(np.sum(np.square(g)))
             cn = t(self.clip_norm)
             if norm <= cn:
-                out.append((p, g))
-                continue
+                return g
             eps = t(1e-6) if norm <= t(1e-30) else t(0)
-            out.append((p, g * (cn / (norm + eps))))
-        return out
+            return g * (cn / (norm + eps))
+        return _each(params_grads, one)
 
 
 class ClipGradByGlobalNorm(ClipGradBase):
@@ -163,27 +153,17 @@ class ClipGradByGlobalNorm(ClipGradBase):
             scale = max_norm / global_norm
         else:
             return list(params_grads)
-        out = []
-        for p, g in params_grads:
-            if g is None or not _need_clip(p):
-                out.append((p, g))
-            else:
-                out.append((p, g * g.dtype.type(scale)))
-        return out
+        return _each(params_grads, lambda g: g * g.dtype.type(scale))
 
-
-def _static_global_norm_clip(self, params_grads):
-    import sampan
-    sq = [sampan.sum(sampan.square(g)) for p, g in params_grads if g is not None and _need_clip(p)]
-    if not sq:
-        return list(params_grads)
-    norm = sampan.sqrt(sampan.add_n(sq) if len(sq) > 1 else sq[0])
-    cap = sampan.full([1], self.clip_norm, dtype=norm.dtype)
-    scale = sampan.divide(cap, sampan.maximum(norm, cap))
-    return [(p, g if g is None or not _need_clip(p) else sampan.multiply(g, scale)) for p, g in params_grads]
-
-
-ClipGradByGlobalNorm._static_clip = _static_global_norm_clip
+    def _static_clip(self, params_grads):
+        import sampan
+        sq = [sampan.sum(sampan.square(g)) for p, g in params_grads if g is not None and _need_clip(p)]
+        if not sq:
+            return list(params_grads)
+        norm = sampan.sqrt(sampan.add_n(sq) if len(sq) > 1 else sq[0])
+        cap = sampan.full([1], self.clip_norm, dtype=norm.dtype)
+        scale = sampan.divide(cap, sampan.maximum(norm, cap))
+        return _each(params_grads, lambda g: sampan.multiply(g, scale))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
