@@ -112,12 +112,18 @@ class Uniform(Initializer):
         self._low, self._high, self._seed = float(low), float(high), seed
         self._diag = (diag_num, diag_step, diag_val)
 
+    def _bounds(self, shape):
+        """``(low, high)`` for a parameter of ``shape`` (fan-based subclasses compute them)."""
+        return self._low, self._high
+
     def generate(self, shape, dtype):
-        return _finish(state.rng().uniform(self._low, self._high, size=shape), dtype)
+        low, high = self._bounds(shape)
+        return _finish(state.rng().uniform(low, high, size=shape), dtype)
 
     def append_init_op(self, var):
+        low, high = self._bounds(var.shape)
         n, s, v = self._diag
-        return self._run_init_op(var, "uniform_random", {"min": self._low, "max": self._high, "seed": self._seed,
+        return self._run_init_op(var, "uniform_random", {"min": low, "max": high, "seed": self._seed,
                                                          "diag_num": n, "diag_step": s, "diag_val": float(v)})
 
 
@@ -127,11 +133,16 @@ class Normal(Initializer):
     def __init__(self, mean=0.0, std=1.0, seed=0, name=None):
         self._mean, self._std, self._seed = float(mean), float(std), seed
 
+    def _std_for(self, shape):
+        """The standard deviation for a parameter of ``shape`` (fan-based subclasses compute it)."""
+        return self._std
+
     def generate(self, shape, dtype):
-        return _finish(state.rng().normal(self._mean, self._std, size=shape), dtype)
+        return _finish(state.rng().normal(self._mean, self._std_for(shape), size=shape), dtype)
 
     def append_init_op(self, var):
-        return self._run_init_op(var, "gaussian_random", {"mean": self._mean, "std": self._std, "seed": self._seed})
+        return self._run_init_op(var, "gaussian_random",
+                                 {"mean": self._mean, "std": self._std_for(var.shape), "seed": self._seed})
 
 
 class TruncatedNormal(Initializer):
@@ -164,20 +175,12 @@ class XavierUniform(Uniform):
         self._fan_in, self._fan_out, self._gain = fan_in, fan_out, gain
         self._seed, self._diag = 0, (0, 0, 1.0)
 
-    def _limit(self, shape):
+    def _bounds(self, shape):
         fi, fo = _compute_fans(shape)
         fi = fi if self._fan_in is None else self._fan_in
         fo = fo if self._fan_out is None else self._fan_out
-        return self._gain * math.sqrt(6.0 / float(fi + fo))
-
-    def generate(self, shape, dtype):
-        lim = self._limit(shape)
-        return _finish(state.rng().uniform(-lim, lim, size=shape), dtype)
-
-    def append_init_op(self, var):
-        lim = self._limit(var.shape)
-        self._low, self._high = -lim, lim
-        return super().append_init_op(var)
+        lim = self._gain * math.sqrt(6.0 / float(fi + fo))
+        return -lim, lim
 
 
 class XavierNormal(Normal):
@@ -192,13 +195,6 @@ class XavierNormal(Normal):
         fi = fi if self._fan_in is None else self._fan_in
         fo = fo if self._fan_out is None else self._fan_out
         return self._gain * math.sqrt(2.0 / float(fi + fo))
-
-    def generate(self, shape, dtype):
-        return _finish(state.rng().normal(0.0, self._std_for(shape), size=shape), dtype)
-
-    def append_init_op(self, var):
-        self._std = self._std_for(var.shape)
-        return super().append_init_op(var)
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -229,13 +225,6 @@ class KaimingNormal(Normal):
         fi = _compute_fans(shape)[0] if self._fan_in is None else self._fan_in
         return calculate_gain(self._nl, self._slope) / math.sqrt(float(fi))
 
-    def generate(self, shape, dtype):
-        return _finish(state.rng().normal(0.0, self._std_for(shape), size=shape), dtype)
-
-    def append_init_op(self, var):
-        self._std = self._std_for(var.shape)
-        return super().append_init_op(var)
-
 
 class KaimingUniform(Uniform):
     """He uniform: ``U(-l, l)``, ``l = gain * sqrt(3 / fan_in)``."""
@@ -244,18 +233,10 @@ class KaimingUniform(Uniform):
         self._fan_in, self._slope, self._nl = fan_in, negative_slope, nonlinearity
         self._seed, self._diag = 0, (0, 0, 1.0)
 
-    def _limit(self, shape):
+    def _bounds(self, shape):
         fi = _compute_fans(shape)[0] if self._fan_in is None else self._fan_in
-        return calculate_gain(self._nl, self._slope) * math.sqrt(3.0 / float(fi))
-
-    def generate(self, shape, dtype):
-        lim = self._limit(shape)
-        return _finish(state.rng().uniform(-lim, lim, size=shape), dtype)
-
-    def append_init_op(self, var):
-        lim = self._limit(var.shape)
-        self._low, self._high = -lim, lim
-        return super().append_init_op(var)
+        lim = calculate_gain(self._nl, self._slope) * math.sqrt(3.0 / float(fi))
+        return -lim, lim
 
 
 class Assign(Initializer):
