@@ -89,6 +89,11 @@ def adam_apply(p, g, m1, m2, scalars, coeff=0.0, with_decay=False):
     tmp *= g
     m2 *= b2
     m2 += tmp
+    return _adam_step(p, m1, m2, tmp, eps_t, lr_t, lr, coeff, with_decay)
+
+
+def _adam_step(p, m1, m2, tmp, eps_t, lr_t, lr, coeff, with_decay):
+    """The new parameter from the updated moments (``tmp``: scratch of ``p``'s shape, may be returned)."""
     np.sqrt(m2, out=tmp)
     tmp += eps_t
     np.divide(m1, tmp, out=tmp)
@@ -117,15 +122,8 @@ def adam_apply_flat(p, gs, bounds, shapes, m1, m2, scalars, coeff=0.0, with_deca
         v *= g
     m2 *= b2
     m2 += tmp
-    np.sqrt(m2, out=tmp)
-    tmp += eps_t
-    np.divide(m1, tmp, out=tmp)
-    tmp *= lr_t
-    if with_decay and coeff:
-        base = p - np.asarray(lr * p.dtype.type(coeff)) * p
-        np.subtract(base, tmp, out=base)
-        return base, [base[a:b].reshape(s) for (a, b), s in zip(bounds, shapes)]
-    return np.subtract(p, tmp, out=tmp), views
+    new = _adam_step(p, m1, m2, tmp, eps_t, lr_t, lr, coeff, with_decay)
+    return new, views if new is tmp else [new[a:b].reshape(s) for (a, b), s in zip(bounds, shapes)]
 
 
 def adam_update(p, g, m1, m2, lr, beta1_pow, beta2_pow, beta1, beta2, epsilon,
