@@ -183,18 +183,10 @@ class BatchSampler(Sampler):
         self.batch_size, self.drop_last = int(batch_size), drop_last
 
     def __iter__(self):
-        batch = []
-        for idx in self.sampler:
-            batch.append(idx)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
-            yield batch
+        return _batches(self.sampler, self.batch_size, self.drop_last)
 
     def __len__(self):
-        n = len(self.sampler)
-        return n // self.batch_size if self.drop_last else (n + self.batch_size - 1) // self.batch_size
+        return _batch_count(len(self.sampler), self.batch_size, self.drop_last)
 
 
 def _env_int(name, default):
@@ -270,19 +262,27 @@ class DistributedBatchSampler(BatchSampler):
         if self.nranks > 1:
             indices = self._rank_indices(indices)
         assert len(indices) == self.num_samples, (len(indices), self.num_samples)
-        batch = []
-        for idx in indices:
-            batch.append(idx)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch and not self.drop_last:
-            yield batch
+        yield from _batches(indices, self.batch_size, self.drop_last)
 
     def __len__(self):
-        n = self.num_samples + (0 if self.drop_last else self.batch_size - 1)
-        return n // self.batch_size
+        return _batch_count(self.num_samples, self.batch_size, self.drop_last)
 
     def set_epoch(self, epoch):
         """Set the epoch that seeds the next shuffle (call it before each epoch for a new order)."""
         self.epoch = epoch
+
+
+def _batches(indices, batch_size, drop_last):
+    """Lists of ``batch_size`` consecutive indices; the short last one unless ``drop_last``."""
+    batch = []
+    for idx in indices:
+        batch.append(idx)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch and not drop_last:
+        yield batch
+
+
+def _batch_count(n, batch_size, drop_last):
+    return n // batch_size if drop_last else (n + batch_size - 1) // batch_size
