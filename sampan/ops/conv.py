@@ -253,17 +253,23 @@ def _conv_meta(op_name):
     return meta
 
 
-def _register_conv(name):
-    @op(name, "Input Filter", "Output", dict(_CONV_ATTRS))
-    def fwd(ins, attrs):
-        return _conv_forward(name, ins, attrs)
+def _register(name, inputs, attrs, forward, backward, meta):
+    """Op ``name`` (output ``Output``) whose kernels take the op's name: the plain and depthwise forms
+    of a convolution share them."""
+    @op(name, inputs, "Output", dict(attrs))
+    def fwd(ins, a):
+        return forward(name, ins, a)
 
     @fwd.grad
     def _bwd(ctx):
-        return _conv_backward(name, ctx)
+        return backward(name, ctx)
 
-    fwd.meta(_conv_meta(name))
+    fwd.meta(meta(name))
     return fwd
+
+
+def _register_conv(name):
+    return _register(name, "Input Filter", _CONV_ATTRS, _conv_forward, _conv_backward, _conv_meta)
 
 
 conv2d = _register_conv("conv2d")
@@ -379,16 +385,7 @@ def _convt_meta(op_name):
 
 
 def _register_convt(name):
-    @op(name, "Input Filter Bias?", "Output", dict(_CONVT_ATTRS))
-    def fwd(ins, attrs):
-        return _convt_forward(name, ins, attrs)
-
-    @fwd.grad
-    def _bwd(ctx):
-        return _convt_backward(name, ctx)
-
-    fwd.meta(_convt_meta(name))
-    return fwd
+    return _register(name, "Input Filter Bias?", _CONVT_ATTRS, _convt_forward, _convt_backward, _convt_meta)
 
 
 conv2d_transpose = _register_convt("conv2d_transpose")
