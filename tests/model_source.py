@@ -1,7 +1,7 @@
 """Run Layer classes written for real Paddle, from their own source file, with sampan as ``paddle``.
 
-The fixture generator (``tests/fixtures/paddle/make_fixtures.py``) and the cross-check reader
-(``tests/crosscheck/paddle_reader.py``) define their models for real Paddle. Executing that very
+The fixture generator (``tests/fixtures/paddle/make_fixtures.py``) defines its models for real Paddle
+(the cross-check reader ``tests/crosscheck/paddle_reader.py`` imports them from it). Executing that very
 source with ``paddle``/``nn`` bound to sampan tests "the same code runs unchanged under
 ``import sampan as paddle``" and keeps one copy of each model.
 """

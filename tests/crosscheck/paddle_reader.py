@@ -22,44 +22,12 @@ import paddle.nn as nn
 
 
 # ----------------------------------------------------------------------------- the architectures
-# test_paddle_reads_ours.py executes this very source with sampan as `paddle`: one copy of each model.
-class LinearNet(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(6, 3)
+# the shared fixtures' models, from their generator (test_paddle_reads_ours.py runs that same source
+# with sampan as `paddle`): one copy of each model
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "paddle"))
+from make_fixtures import MLP, LinearNet, SmallCNN  # noqa: E402
 
-    def forward(self, x):
-        return self.fc(x)
-
-
-class MLP(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(8, 16)
-        self.act1 = nn.ReLU()
-        self.fc2 = nn.Linear(16, 16)
-        self.act2 = nn.ReLU()
-        self.fc3 = nn.Linear(16, 4)
-
-    def forward(self, x):
-        return self.fc3(self.act2(self.fc2(self.act1(self.fc1(x)))))
-
-
-class CNN(nn.Layer):
-    def __init__(self):
-        super().__init__()
-        self.conv = nn.Conv2D(3, 4, 3, padding=1)
-        self.bn = nn.BatchNorm2D(4)
-        self.relu = nn.ReLU()
-        self.pool = nn.MaxPool2D(2, 2)
-        self.flatten = nn.Flatten()
-        self.fc = nn.Linear(64, 5)
-
-    def forward(self, x):
-        return self.fc(self.flatten(self.pool(self.relu(self.bn(self.conv(x))))))
-
-
-ARCHS = {"LinearNet": LinearNet, "MLP": MLP, "CNN": CNN}
+ARCHS = {"LinearNet": LinearNet, "MLP": MLP, "CNN": SmallCNN}
 
 
 # ----------------------------------------------------------------------------- helpers

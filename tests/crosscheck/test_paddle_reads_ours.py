@@ -38,13 +38,12 @@ SEED = 20240917
 def _archs():
     """{name: (Layer class, input shape)}. Built on first use, so that this module collects (and skips
     cleanly without Paddle) whatever state sampan.nn is in. Same structured names (and so, built in a
-    fresh unique-name scope, the same parameter names linear_0.w_0 ...) as the Paddle classes in
-    paddle_reader.py."""
+    fresh unique-name scope, the same parameter names linear_0.w_0 ...) as the Paddle classes
+    paddle_reader.py imports: the shared fixtures' models, from their generator's source."""
     from tests.model_source import classes_from
-    ns = classes_from(os.path.join("crosscheck", "paddle_reader.py"), "class LinearNet(nn.Layer):",
-                      "ARCHS = {")
-    LinearNet, MLP, CNN = ns["LinearNet"], ns["MLP"], ns["CNN"]
-    return {"LinearNet": (LinearNet, [6]), "MLP": (MLP, [8]), "CNN": (CNN, [3, 8, 8])}
+    ns = classes_from(os.path.join("fixtures", "paddle", "make_fixtures.py"), "class LinearNet(nn.Layer):",
+                      "class TinyTransformer(nn.Layer):")
+    return {"LinearNet": (ns["LinearNet"], [6]), "MLP": (ns["MLP"], [8]), "CNN": (ns["SmallCNN"], [3, 8, 8])}
 
 
 JIT_APIS = ["jit_load", "load_inference_model", "inference", "inference_ir_optim", "load_prefix"]
