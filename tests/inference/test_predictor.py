@@ -10,8 +10,6 @@
 """
 from __future__ import annotations
 
-import glob
-import json
 import os
 
 import numpy as np
@@ -20,6 +18,7 @@ import pytest
 import sampan
 from sampan import inference, nn
 from sampan.static import InputSpec
+from tests.fixture_cases import interop_manifests, paddle_exports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(os.path.dirname(HERE), "fixtures")
@@ -27,35 +26,10 @@ RTOL, ATOL = 1e-5, 1e-6
 
 
 # ----------------------------------------------------------------------------- fixture cases
-def _paddle_cases():
-    out = []
-    for d in sorted(glob.glob(os.path.join(FIX, "paddle", "*", "*", ""))):
-        flavour, model = d.rstrip(os.sep).split(os.sep)[-2:]
-        if model == "misc":
-            continue
-        for kind in ("jit", "static"):
-            exp = os.path.join(d, f"{kind}_output.npy")
-            if os.path.isdir(os.path.join(d, kind)) and os.path.isfile(exp):
-                out.append(pytest.param(os.path.join(d, kind), os.path.join(d, "input.npy"), exp,
-                                        id=f"{flavour}/{model}/{kind}"))
-    return out
-
-
-PADDLE_CASES = _paddle_cases()
-
-
-def _interop_cases():
-    out = []
-    for m in sorted(glob.glob(os.path.join(FIX, "interop", "*", "*", "MANIFEST.json"))):
-        d = os.path.dirname(m)
-        with open(m, encoding="utf-8") as f:
-            man = json.load(f)
-        for kind, e in sorted(man["exports"].items()):
-            out.append(pytest.param(d, man, kind, e, id=f"{man['flavour']}/{man['model']}/{kind}"))
-    return out
-
-
-INTEROP_CASES = _interop_cases()
+PADDLE_CASES = [pytest.param(d, inp, exp, id=f"{flavour}/{model}/{kind}")
+                for flavour, model, kind, d, inp, exp in paddle_exports()]
+INTEROP_CASES = [pytest.param(d, man, kind, e, id=f"{man['flavour']}/{man['model']}/{kind}")
+                 for d, man in interop_manifests() for kind, e in sorted(man["exports"].items())]
 
 
 def _model_file(d):

@@ -16,15 +16,14 @@ No Paddle is imported here: the expected values are what Paddle computed when it
 from __future__ import annotations
 
 import collections
-import glob
 import importlib.util
-import json
 import os
 
 import numpy as np
 import pytest
 
 import sampan
+from tests.fixture_cases import interop_manifests, paddle_exports
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
@@ -38,26 +37,14 @@ Case = collections.namedtuple("Case", "id path kwargs feed_names inputs outputs"
 
 
 def _paddle_cases():
-    out = []
-    for d in sorted(glob.glob(os.path.join(FIX, "paddle", "*", "*", ""))):
-        flavour, model = d.rstrip(os.sep).split(os.sep)[-2:]
-        if model == "misc":
-            continue
-        for kind in ("jit", "static"):
-            exp = os.path.join(d, f"{kind}_output.npy")
-            if not os.path.isdir(os.path.join(d, kind)) or not os.path.isfile(exp):
-                continue     # 3.3.1-legacy could not build the transformer (its MANIFEST says why)
-            out.append(Case(f"paddle/{flavour}/{model}/{kind}", os.path.join(d, kind, "model"), {}, ["x"],
-                            [os.path.join(d, "input.npy")], [exp]))
-    return out
+    # (3.3.1-legacy could not build the transformer: no output file, its MANIFEST says why)
+    return [Case(f"paddle/{flavour}/{model}/{kind}", os.path.join(d, "model"), {}, ["x"], [inp], [exp])
+            for flavour, model, kind, d, inp, exp in paddle_exports()]
 
 
 def _interop_cases():
     out = []
-    for m in sorted(glob.glob(os.path.join(FIX, "interop", "*", "*", "MANIFEST.json"))):
-        d = os.path.dirname(m)
-        with open(m, encoding="utf-8") as f:
-            man = json.load(f)
+    for d, man in interop_manifests():
         inputs = [os.path.join(d, i["file"]) for i in man["inputs"]]
         outputs = [os.path.join(d, o["file"]) for o in man["outputs"]]
         feeds = [i["name"] for i in man["inputs"]]
@@ -92,10 +79,7 @@ def _is_pir(path):
 def _manifest_op_types():
     """{program file: op types} as recorded by Paddle's own protobuf classes at generation time."""
     res = {}
-    for m in glob.glob(os.path.join(FIX, "interop", "*", "*", "MANIFEST.json")):
-        d = os.path.dirname(m)
-        with open(m, encoding="utf-8") as f:
-            man = json.load(f)
+    for d, man in interop_manifests():
         for e in man["exports"].values():
             if "dir" in e:
                 p = os.path.join(d, e["dir"], e["model_filename"])
