@@ -389,6 +389,15 @@ def test_pool_variants_and_masks():
                                ref_pool2d(x, "avg", (2, 2), (2, 2)) * 4, rtol=1e-6)
 
 
+@pytest.mark.parametrize("fn, shape", [(F.max_pool1d, [1, 1, 4]), (F.avg_pool1d, [1, 1, 4]),
+                                       (F.max_pool2d, [1, 1, 4, 4]), (F.avg_pool2d, [1, 1, 4, 4])])
+def test_pools_refuse_empty_windows(fn, shape):
+    with pytest.raises(ValueError, match=fn.__name__ + r": kernel_size and stride must be positive"):
+        fn(paddle.ones(shape), 0)
+    with pytest.raises(ValueError, match="must be positive"):
+        fn(paddle.ones(shape), 2, stride=0)
+
+
 def test_conv1d_transpose_matches_2d_reference():
     rng = np.random.default_rng(5)
     x, w, b = rng.standard_normal((2, 3, 5)), rng.standard_normal((3, 2, 3)), rng.standard_normal(2)

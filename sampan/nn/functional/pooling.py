@@ -33,6 +33,16 @@ def _pool2d(x, ptype, kernel, stride, pads, algo, ceil_mode, exclusive, data_for
     return run_op("pool2d", {"X": x}, attrs)["Out"]
 
 
+def _window(x, nd, kernel_size, stride, padding, ceil_mode, channel_last, fn):
+    """Checked ``(kernel, stride, paddings, padding_algorithm)`` of an ``nd``-D pooling of ``x``."""
+    _check_rank(x, nd + 2, fn)
+    kernel = to_list(kernel_size, nd, "kernel_size", fn)
+    stride = kernel if stride is None else to_list(stride, nd, "stride", fn)
+    _positive(kernel + stride, "kernel_size and stride", fn)
+    pads, algo = update_padding_nd(padding, nd, channel_last, fn, ceil_mode)
+    return kernel, stride, pads, algo
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, return_mask=False, ceil_mode=False, data_format="NCHW",
                name=None):
     """Max pooling over ``kernel_size`` windows (stride defaults to the kernel size).
@@ -45,11 +55,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_mask=False, ceil_m
     """
     fn = "max_pool2d"
     _check_format(data_format, fn)
-    _check_rank(x, 4, fn)
-    kernel = to_list(kernel_size, 2, "kernel_size", fn)
-    stride = kernel if stride is None else to_list(stride, 2, "stride", fn)
-    _positive(kernel + stride, "kernel_size and stride", fn)
-    pads, algo = update_padding_nd(padding, 2, data_format == "NHWC", fn, ceil_mode)
+    kernel, stride, pads, algo = _window(x, 2, kernel_size, stride, padding, ceil_mode, data_format == "NHWC", fn)
     if return_mask:
         if data_format == "NHWC":
             raise ValueError("max_pool2d: return_mask=True needs data_format 'NCHW'.")
@@ -65,11 +71,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, exclusiv
     """Average pooling; ``exclusive`` leaves padding out of the divisor, ``divisor_override`` replaces it."""
     fn = "avg_pool2d"
     _check_format(data_format, fn)
-    _check_rank(x, 4, fn)
-    kernel = to_list(kernel_size, 2, "kernel_size", fn)
-    stride = kernel if stride is None else to_list(stride, 2, "stride", fn)
-    _positive(kernel + stride, "kernel_size and stride", fn)
-    pads, algo = update_padding_nd(padding, 2, data_format == "NHWC", fn, ceil_mode)
+    kernel, stride, pads, algo = _window(x, 2, kernel_size, stride, padding, ceil_mode, data_format == "NHWC", fn)
     out = _pool2d(x, "avg", kernel, stride, pads, algo, ceil_mode, exclusive, data_format)
     if divisor_override is None:
         return out
@@ -119,10 +121,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, return_mask=False, ceil_m
     """Max pooling of [N, C, L] (a ``pool2d`` over an inserted height of 1)."""
     from ...tensor_api.manipulation import squeeze, unsqueeze
     fn = "max_pool1d"
-    _check_rank(x, 3, fn)
-    kernel = to_list(kernel_size, 1, "kernel_size", fn)
-    stride = kernel if stride is None else to_list(stride, 1, "stride", fn)
-    pads, algo = update_padding_nd(padding, 1, False, fn, ceil_mode)
+    kernel, stride, pads, algo = _window(x, 1, kernel_size, stride, padding, ceil_mode, False, fn)
     x4 = unsqueeze(x, [2])
     if return_mask:
         res = run_op("max_pool2d_with_index", {"X": x4},
@@ -137,10 +136,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, exclusive=True, ceil_mode
     """Average pooling of [N, C, L] (a ``pool2d`` over an inserted height of 1)."""
     from ...tensor_api.manipulation import squeeze, unsqueeze
     fn = "avg_pool1d"
-    _check_rank(x, 3, fn)
-    kernel = to_list(kernel_size, 1, "kernel_size", fn)
-    stride = kernel if stride is None else to_list(stride, 1, "stride", fn)
-    pads, algo = update_padding_nd(padding, 1, False, fn, ceil_mode)
+    kernel, stride, pads, algo = _window(x, 1, kernel_size, stride, padding, ceil_mode, False, fn)
     out = _pool2d(unsqueeze(x, [2]), "avg", [1] + kernel, [1] + stride, _pads_1d_to_2d(pads), algo, ceil_mode,
                   exclusive, "NCHW")
     return squeeze(out, [2])
